@@ -1,0 +1,32 @@
+# Two commands: `make run` (set up everything, then chat or run the Telegram bot) and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run setup test test-sqlite test-postgres clean
+
+run: setup
+	$(BIN)/tthc-bot start
+
+setup: $(VENV)/.installed
+	@mkdir -p var
+	$(BIN)/tthc-bot db upgrade
+	$(BIN)/tthc-bot kb validate
+	$(BIN)/tthc-bot demo seed --if-empty
+
+$(VENV)/.installed: pyproject.toml
+	@$(PY) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	@touch $@
+
+# The whole suite, on SQLite and on the local PostgreSQL server (DATABASE_TEST_URL to change it).
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -q
+
+test-sqlite: $(VENV)/.installed
+	$(BIN)/python -m pytest -q --db=sqlite
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,274 @@
+"""The conversation core: one incoming event and the chat's state in, replies out.
+
+Channel-agnostic: the Telegram adapter in handlers/ and the terminal chat both call
+`Conversation.handle()`; nothing here knows about Telegram.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+import uuid
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import cards, chatstate, gaps, messages as m, verification
+from bot.callbacks import pack, proc_key, unpack
+from bot.cases import STATUSES, history
+from bot.dates import vn_date
+from bot.db import session_scope
+from bot.events import Button, Event, Reply
+from bot.models import Case
+from bot.privacy import mask_name
+from bot.services import Services
+from knowledge.codes import find_code
+from knowledge.schema import Procedure
+
+log = logging.getLogger(__name__)
+PAGE = 8
+NEXT_STEP = {
+    "received": "Hồ sơ đã được tiếp nhận và chuyển đến bộ phận giải quyết.",
+    "in_progress": "Hồ sơ đang được giải quyết; Anh/Chị chưa cần làm gì thêm.",
+    "need_supplement": "Anh/Chị cần bổ sung giấy tờ: {missing}. Nộp bổ sung tại: {office}.",
+    "ready_for_pickup": "Đã có kết quả. Anh/Chị mang giấy biên nhận và thẻ căn cước đến {office} để nhận ({hours}).",
+    "returned": "Kết quả đã được trả. Cảm ơn Anh/Chị đã sử dụng dịch vụ.",
+    "overdue": "Cơ quan giải quyết xin lỗi Anh/Chị vì hồ sơ bị chậm; ngày hẹn trả mới là {new_date}.",
+    "rejected": "Hồ sơ không được giải quyết. Lý do: {note}.",
+    "withdrawn": "Hồ sơ đã được rút theo yêu cầu.",
+}
+
+
+class Conversation:
+    def __init__(self, services: Services) -> None:
+        self.s = services
+        self.by_key = {proc_key(p.id): p for p in services.kb.procedures}
+        self.fields = services.kb.fields()
+
+    # --- entry point ------------------------------------------------------------------
+
+    async def handle(self, event: Event) -> list[Reply]:
+        """Never raises: an unexpected error becomes one polite line with a reference."""
+        try:
+            async with session_scope(self.s.engine) as session:
+                return await self._dispatch(session, event)
+        except Exception:  # noqa: BLE001 — the citizen gets a line, the log gets the trace
+            ref = uuid.uuid4().hex[:8]
+            log.exception("error handling %s event (ref %s)", event.kind, ref)
+            return [Reply(m.ERROR.format(ref=ref))]
+
+    async def _dispatch(self, session: AsyncSession, ev: Event) -> list[Reply]:
+        if ev.kind == "command":
+            return await self._command(session, ev)
+        if ev.kind == "callback":
+            return await self._callback(session, ev)
+        if ev.kind == "text":
+            return await self._text(session, ev)
+        return [Reply(m.UNSUPPORTED)]
+
+    # --- commands ---------------------------------------------------------------------
+
+    async def _command(self, session: AsyncSession, ev: Event) -> list[Reply]:
+        cmd = (ev.command or "").lower()
+        if cmd in {"start", "menu"}:
+            await chatstate.save(session, ev.chat_id, {})
+            if ev.args:
+                return await self._start_case(session, ev, ev.args)
+            return [self._greeting(ev)]
+        if cmd in {"help", "huongdan", "trogiup"}:
+            return [self._help(ev)]
+        if cmd in {"cancel", "huy"}:
+            await chatstate.save(session, ev.chat_id, {})
+            return [Reply(m.CANCELLED)]
+        if cmd == "linhvuc":
+            return [self._fields(ev, 0)]
+        if cmd == "tracuu":
+            return await self._case_prompt(session, ev, ev.args)
+        return [Reply(m.UNKNOWN_COMMAND)]
+
+    def _menu(self, ev: Event) -> list[list[Button]]:
+        b = lambda text, *parts: Button(text, pack(ev.chat_id, self.s.secret, *parts))  # noqa: E731
+        return [
+            [b(m.MENU_PROCEDURE, "m", "proc"), b(m.MENU_BROWSE, "lf", 0)],
+            [b(m.MENU_CASE, "m", "case"), b(m.MENU_FOLLOW, "m", "follow")],
+            [b(m.MENU_FEEDBACK, "m", "feedback"), b(m.MENU_HELP, "m", "help")],
+        ]
+
+    def _greeting(self, ev: Event) -> Reply:
+        return Reply(html.escape(m.GREETING.format(office=self.s.settings.office_name)), self._menu(ev))
+
+    def _help(self, ev: Event) -> Reply:
+        return Reply(m.HELP.format(hotline=html.escape(self.s.settings.hotline)))
+
+    # --- free text --------------------------------------------------------------------
+
+    async def _text(self, session: AsyncSession, ev: Event) -> list[Reply]:
+        state = await chatstate.load(session, ev.chat_id)
+        waiting = state.get("await")
+        if waiting == "code":
+            return await self._case_prompt(session, ev, ev.text)
+        if waiting == "verify":
+            return await self._verify(session, ev, state)
+        u = self.s.matcher.understand(ev.text)
+        await gaps.record(session, u, source="bot")
+        if u.intent == "case_status":
+            return await self._case_prompt(session, ev, u.case_code or "")
+        if u.intent == "greeting":
+            return [self._greeting(ev)]
+        if u.intent == "thanks":
+            return [Reply(m.THANKS)]
+        if u.intent == "help":
+            return [self._help(ev)]
+        if u.intent == "feedback":
+            return [Reply(m.FEEDBACK_HINT)]
+        if u.intent == "out_of_scope":
+            return [Reply(m.OUT_OF_SCOPE.format(hotline=html.escape(self.s.settings.hotline)))]
+        procs = [self.s.kb.get(x.id) for x in u.matches]
+        if u.confident:
+            return [self._answer(ev, procs[0], u.facet)]  # type: ignore[arg-type]
+        rows = [[Button(p.name[:60], pack(ev.chat_id, self.s.secret, "p", proc_key(p.id), u.facet or "documents"))]
+                for p in procs[:4] if p]
+        rows.append([Button(m.NONE_OF_THESE, pack(ev.chat_id, self.s.secret, "n"))])
+        return [Reply(m.NOT_SURE, rows)]
+
+    def _answer(self, ev: Event, proc: Procedure, facet: str | None, *, edit: bool = False) -> Reply:
+        key = proc_key(proc.id)
+        others = [f for f in cards.FACETS if f != (facet or "documents")]
+        if not any(d.form for d in proc.documents):
+            others.remove("forms") if "forms" in others else None
+        btns = [Button(m.FACET_BUTTONS[f], pack(ev.chat_id, self.s.secret, "f", key, f)) for f in others]
+        btns.append(Button(m.CHECKLIST_BUTTON, pack(ev.chat_id, self.s.secret, "cl", key)))
+        rows = [btns[i : i + 2] for i in range(0, len(btns), 2)]
+        return Reply(cards.answer(proc, facet), rows, edit=edit)
+
+    # --- buttons ----------------------------------------------------------------------
+
+    async def _callback(self, session: AsyncSession, ev: Event) -> list[Reply]:
+        parts = unpack(ev.callback or "", ev.chat_id, self.s.secret)
+        if not parts:
+            return [Reply("", toast=m.STALE_BUTTON)]
+        action, args = parts[0], parts[1:]
+        proc = self.by_key.get(args[0]) if args else None
+        if action in {"f", "p"} and proc and len(args) == 2 and args[1] in cards.FACETS:
+            return [self._answer(ev, proc, args[1])]
+        if action == "n":
+            return [Reply(m.NONE_REPLY.format(hotline=html.escape(self.s.settings.hotline)))]
+        if action == "cl" and proc:
+            return [await self._checklist(session, ev, proc, edit=False)]
+        if action == "ct" and proc and len(args) == 2 and args[1].isdigit() and int(args[1]) < len(proc.documents):
+            await chatstate.toggle(session, ev.chat_id, proc.id, int(args[1]))
+            return [await self._checklist(session, ev, proc, edit=True)]
+        if action == "lf" and args and args[0].isdigit():
+            return [self._fields(ev, int(args[0]), edit=True)]
+        if action == "lv" and len(args) == 2 and args[0].isdigit() and args[1].isdigit() and int(args[0]) < len(self.fields):
+            return [self._field_page(ev, int(args[0]), int(args[1]))]
+        if action == "m" and args:
+            return await self._menu_action(session, ev, args[0])
+        return [Reply("", toast=m.STALE_BUTTON)]
+
+    async def _menu_action(self, session: AsyncSession, ev: Event, item: str) -> list[Reply]:
+        if item == "proc":
+            return [Reply(m.ASK_PROCEDURE)]
+        if item in {"case", "follow"}:
+            return await self._case_prompt(session, ev, "")
+        if item == "feedback":
+            return [Reply(m.FEEDBACK_HINT)]
+        return [self._help(ev)]
+
+    # --- checklist --------------------------------------------------------------------
+
+    async def _checklist(self, session: AsyncSession, ev: Event, proc: Procedure, *, edit: bool) -> Reply:
+        checked = await chatstate.checklist(session, ev.chat_id, proc.id)
+        key = proc_key(proc.id)
+        rows = [[Button(f"{'☑' if i in checked else '☐'} {d.name[:55]}", pack(ev.chat_id, self.s.secret, "ct", key, i))]
+                for i, d in enumerate(proc.documents)]
+        missing = [d.name for i, d in enumerate(proc.documents) if i not in checked]
+        total = len(proc.documents)
+        summary = (m.CHECKLIST_DONE.format(total=total) if not missing else
+                   m.CHECKLIST_MISSING.format(missing=len(missing), total=total, names=html.escape("; ".join(missing))))
+        text = m.CHECKLIST_TITLE.format(name=html.escape(proc.name)) + "\n\n" + summary
+        return Reply(text, rows, edit=edit)
+
+    # --- browsing ---------------------------------------------------------------------
+
+    def _fields(self, ev: Event, _page: int, *, edit: bool = False) -> Reply:
+        rows = [[Button(f, pack(ev.chat_id, self.s.secret, "lv", i, 0))] for i, f in enumerate(self.fields)]
+        return Reply(m.FIELDS_TITLE, rows, edit=edit)
+
+    def _field_page(self, ev: Event, field_idx: int, page: int) -> Reply:
+        field_name = self.fields[field_idx]
+        procs = self.s.kb.in_field(field_name)
+        pages = max(1, math.ceil(len(procs) / PAGE))
+        page = min(max(page, 0), pages - 1)
+        rows = [[Button(p.name[:60], pack(ev.chat_id, self.s.secret, "p", proc_key(p.id), "documents"))]
+                for p in procs[page * PAGE : (page + 1) * PAGE]]
+        nav = []
+        if page > 0:
+            nav.append(Button(m.PREV, pack(ev.chat_id, self.s.secret, "lv", field_idx, page - 1)))
+        nav.append(Button(m.BACK_TO_FIELDS, pack(ev.chat_id, self.s.secret, "lf", 0)))
+        if page < pages - 1:
+            nav.append(Button(m.NEXT, pack(ev.chat_id, self.s.secret, "lv", field_idx, page + 1)))
+        rows.append(nav)
+        text = m.FIELD_TITLE.format(field=html.escape(field_name), page=page + 1, pages=pages)
+        return Reply(text, rows, edit=True)
+
+    # --- case lookup ------------------------------------------------------------------
+
+    async def _start_case(self, session: AsyncSession, ev: Event, payload: str) -> list[Reply]:
+        from knowledge.codes import decode_payload
+
+        code = decode_payload(payload)
+        return await self._case_prompt(session, ev, code or "")
+
+    async def _case_prompt(self, session: AsyncSession, ev: Event, text: str) -> list[Reply]:
+        code = find_code(text) if text else None
+        if not code:
+            await chatstate.save(session, ev.chat_id, {"await": "code"})
+            return [Reply(m.BAD_CODE if text.strip() else m.ASK_CODE)]
+        until = await verification.blocked_until(session, chat_id=ev.chat_id, code=code)
+        if until:
+            return [self._blocked(until)]
+        await chatstate.save(session, ev.chat_id, {"await": "verify", "code": code})
+        return [Reply(m.ASK_VERIFY[self.s.settings.verify_by])]
+
+    def _blocked(self, until) -> Reply:  # type: ignore[no-untyped-def]
+        local = until.astimezone(self.s.settings.tz)
+        return Reply(m.TOO_MANY_ATTEMPTS.format(time=f"{local:%H:%M} ngày {vn_date(local.date())}"))
+
+    async def _verify(self, session: AsyncSession, ev: Event, state: dict) -> list[Reply]:
+        code = state.get("code", "")
+        until = await verification.blocked_until(session, chat_id=ev.chat_id, code=code)
+        if until:
+            await chatstate.save(session, ev.chat_id, {})
+            return [self._blocked(until)]
+        case = await verification.verify(session, chat_id=ev.chat_id, code=code, answer=ev.text,
+                                         verify_by=self.s.settings.verify_by)
+        await chatstate.save(session, ev.chat_id, {"verified": [case.id]} if case else {})
+        if case is None:
+            return [Reply(m.VERIFY_FAILED.format(hotline=html.escape(self.s.settings.hotline)))]
+        return [await self._case_card(session, case)]
+
+    async def _case_card(self, session: AsyncSession, case: Case) -> Reply:
+        proc = self.s.kb.get(case.procedure_id)
+        tz = self.s.settings.tz
+        e = html.escape
+        due = case.new_appointment_date or case.appointment_date
+        step = NEXT_STEP[case.status].format(
+            missing=e(", ".join(case.missing_documents) or (case.status_note or "")),
+            office=e(case.office or case.agency), hours=e(self.s.settings.office_hours),
+            new_date=vn_date(due), note=e(case.status_note or ""),
+        )
+        lines = [
+            f"📄 <b>Hồ sơ {e(case.display_code)}</b>",
+            f"Người nộp: {e(mask_name(case.applicant_name))}",
+            f"Thủ tục: {e(proc.name if proc else case.procedure_id)}",
+            f"Ngày nhận: {vn_date(case.received_at.astimezone(tz).date())}",
+            f"Ngày hẹn trả: {vn_date(due)}",
+            f"Trạng thái: <b>{STATUSES[case.status]}</b>",
+            step,
+            "",
+            "<b>Quá trình xử lý</b>",
+        ]
+        for evt in await history(session, case):
+            lines.append(f"• {evt.at.astimezone(tz):%d/%m/%Y %H:%M}: {STATUSES.get(evt.status, evt.status)}")
+        return Reply("\n".join(lines))

@@ -1,0 +1,162 @@
+"""SQLModel tables for what changes at run time.
+
+The knowledge base lives in YAML files; the database holds cases, their history, the
+chats that follow them, chat state, feedback, surveys, unanswered questions and the
+notification outbox. Times are stored as timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import JSON, Column, Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware datetimes on every backend (SQLite drops the offset, so add it back)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware UTC")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
+
+
+def ts(**kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+class Case(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(index=True, unique=True, max_length=64, description="Normalized receipt code")
+    display_code: str = Field(max_length=64, description="As printed on the appointment slip")
+    procedure_id: str = Field(index=True, max_length=100)
+    agency: str = Field(max_length=200)
+    office: str | None = Field(default=None, max_length=300)
+    applicant_name: str = Field(max_length=200)
+    phone_hmac: str | None = Field(default=None, max_length=64)
+    phone_last4: str | None = Field(default=None, max_length=4)
+    birth_year: int | None = None
+    received_at: dt.datetime = ts()
+    appointment_date: dt.date
+    new_appointment_date: dt.date | None = None
+    channel: str = Field(default="truc-tiep", max_length=20)
+    return_method: str = Field(default="truc-tiep", max_length=20)
+    status: str = Field(default="received", index=True, max_length=20)
+    status_note: str | None = None
+    missing_documents: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    fee: int | None = None
+    closed_at: dt.datetime | None = ts(default=None)
+    created_at: dt.datetime = ts(default_factory=utcnow)
+    updated_at: dt.datetime = ts(default_factory=utcnow)
+
+
+class CaseEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    status: str = Field(max_length=20)
+    note: str | None = None
+    source: str = Field(default="system", max_length=40)
+    at: dt.datetime = ts(default_factory=utcnow)
+
+
+class Subscription(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("chat_id", "case_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_type=sa.BigInteger, index=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    active: bool = True
+    created_at: dt.datetime = ts(default_factory=utcnow)
+
+
+class ChatState(SQLModel, table=True):
+    chat_id: int = Field(sa_type=sa.BigInteger, primary_key=True)
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    updated_at: dt.datetime = ts(default_factory=utcnow)
+
+
+class Checklist(SQLModel, table=True):
+    chat_id: int = Field(sa_type=sa.BigInteger, primary_key=True)
+    procedure_id: str = Field(primary_key=True, max_length=100)
+    checked: list[int] = Field(default_factory=list, sa_column=Column(JSON))
+    updated_at: dt.datetime = ts(default_factory=utcnow)
+
+
+class Feedback(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    tracking_no: str = Field(index=True, unique=True, max_length=20)
+    chat_id: int | None = Field(default=None, sa_type=sa.BigInteger, index=True)
+    category: str = Field(max_length=40)
+    text: str
+    case_code: str | None = Field(default=None, max_length=64)
+    status: str = Field(default="received", max_length=20)
+    reply: str | None = None
+    created_at: dt.datetime = ts(default_factory=utcnow)
+
+
+class SurveyResponse(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    procedure_id: str | None = Field(default=None, max_length=100, index=True)
+    agency: str | None = Field(default=None, max_length=200)
+    case_id: int | None = Field(default=None, foreign_key="case.id")
+    scores: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON))
+    comment: str | None = None
+    created_at: dt.datetime = ts(default_factory=utcnow)
+
+
+class UnansweredQuestion(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    text: str = Field(max_length=500, description="Normalized question, personal data removed")
+    intent: str = Field(max_length=20)
+    matched_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    source: str = Field(default="bot", max_length=20)
+    created_at: dt.datetime = ts(default_factory=utcnow, index=True)
+
+
+class Outbox(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(unique=True, max_length=200)
+    chat_id: int = Field(sa_type=sa.BigInteger, index=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id")
+    kind: str = Field(max_length=40)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    due_at: dt.datetime = ts(default_factory=utcnow, index=True)
+    urgent: bool = False
+    status: str = Field(default="pending", max_length=20, index=True)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=300)
+    sent_at: dt.datetime | None = ts(default=None)
+    created_at: dt.datetime = ts(default_factory=utcnow)
+
+
+class VerificationAttempt(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=10, description="'chat' or 'code'")
+    key: str = Field(max_length=100, index=True)
+    success: bool = False
+    at: dt.datetime = ts(default_factory=utcnow, index=True)
+
+
+class ApiKey(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    key_hash: str = Field(max_length=128, unique=True)
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    created_at: dt.datetime = ts(default_factory=utcnow)
+    revoked_at: dt.datetime | None = ts(default=None)

@@ -1,0 +1,75 @@
+"""One settings object for the whole application, read from the environment and `.env`.
+
+Loaded lazily through `get_settings()` so importing a module never touches the environment.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "123456"}
+
+
+class SettingsError(ValueError):
+    """A setting is wrong; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
+
+    database_url: str | None = Field(default=None, description="Unset: SQLite under data_dir")
+    data_dir: Path = Path("var")
+    knowledge_dir: Path | None = None
+    holidays_file: Path | None = None
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    bot_username: str = "tthc_bot"
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: SecretStr | None = None
+
+    hotline: str = "1900 0000"
+    office_name: str = "Trung tâm Phục vụ hành chính công"
+    office_hours: str = "Thứ Hai đến Thứ Sáu, sáng 7:30–11:30, chiều 13:30–17:00"
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+    secret_key: SecretStr = SecretStr("dev-only-secret-key-change-me-in-production")
+    verify_by: str = "phone_last4"
+    staff_user_ids: list[int] = []
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+
+    log_level: str = "INFO"
+
+    @field_validator("verify_by")
+    @classmethod
+    def _verify_by(cls, v: str) -> str:
+        if v not in {"phone_last4", "birth_year"}:
+            raise ValueError("VERIFY_BY must be phone_last4 or birth_year")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        ZoneInfo(v)
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def knowledge_path(self) -> Path:
+        return self.knowledge_dir or Path(__file__).resolve().parent.parent / "knowledge" / "procedures"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Procedure knowledge: schema, loader and matcher. Plain data in, plain results out."""

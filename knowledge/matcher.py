@@ -1,0 +1,236 @@
+"""Understanding a citizen's question: intent, procedure and facet.
+
+Pipeline (all on folded text, so missing diacritics do not matter):
+1. clean (NFC, control characters) and expand abbreviations/teencode ('cccd', 'j', 'dc');
+2. split into syllables, fix typos against the knowledge base vocabulary (rapidfuzz) and
+   strip Telex leftovers ('kys' -> 'ky');
+3. BM25 (bm25s) over each procedure's profile (name, aliases, keywords, field) using
+   syllables and syllable bigrams, since Vietnamese words span syllables;
+4. rerank the best candidates with fuzzy alias similarity (rapidfuzz) and an IDF-weighted
+   coverage of the question, plus a small bonus when the diacritics also match;
+5. decide confidence from the top score and the margin to the runner-up; a question whose
+   content the knowledge base does not explain is out of scope, never the nearest procedure.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import bm25s
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from knowledge.codes import find_code
+from knowledge.lexicon import ABBREVIATIONS, FACET_CUES, FACET_ORDER, FILLERS, INTENT_CUES
+from knowledge.schema import Procedure
+from knowledge.text import clean, fold
+
+INTENTS = ("procedure", "case_status", "greeting", "help", "feedback", "thanks", "out_of_scope")
+_WORD = re.compile(r"[0-9a-zđ]+|[^\W\d_]+", re.UNICODE)
+_TELEX = set("sfrxj")
+
+
+def _phrases(words: Iterable[str]) -> list[tuple[str, ...]]:
+    return sorted({tuple(fold(w).split()) for w in words}, key=len, reverse=True)
+
+
+_ABBR = {tuple(k.split()): tuple(fold(v).split()) for k, v in ((fold(k), v) for k, v in ABBREVIATIONS.items())}
+_ABBR_MAX = max(len(k) for k in _ABBR)
+_FILLERS = {fold(w) for w in FILLERS}
+_FACET_PHRASES = {f: _phrases(ws) for f, ws in FACET_CUES.items()}
+_INTENT_PHRASES = {i: _phrases(ws) for i, ws in INTENT_CUES.items()}
+_CUE_WORDS = {w for ps in _FACET_PHRASES.values() for p in ps for w in p}
+
+
+@dataclass(frozen=True)
+class Match:
+    id: str
+    name: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Understanding:
+    query: str
+    intent: str
+    facet: str | None
+    confident: bool
+    matches: list[Match] = field(default_factory=list)
+    case_code: str | None = None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        if d["case_code"] is None:
+            del d["case_code"]
+        return d
+
+    @property
+    def best(self) -> Match | None:
+        return self.matches[0] if self.matches else None
+
+
+def syllables(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def expand(tokens: Sequence[str]) -> list[str]:
+    """Replace abbreviations and teencode (longest phrase first) with their full folded words."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        for n in range(min(_ABBR_MAX, len(tokens) - i), 0, -1):
+            rep = _ABBR.get(tuple(tokens[i : i + n]))
+            if rep is not None:
+                out.extend(rep)
+                i += n
+                break
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
+def contains(tokens: Sequence[str], phrase: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    return any(tuple(tokens[i : i + n]) == phrase for i in range(len(tokens) - n + 1))
+
+
+def grams(tokens: Sequence[str]) -> list[str]:
+    """Syllables that carry meaning, plus every syllable bigram."""
+    uni = [t for t in tokens if t not in _FILLERS]
+    bi = [f"{a}_{b}" for a, b in zip(tokens, tokens[1:]) if not (a in _FILLERS and b in _FILLERS)]
+    return uni + bi
+
+
+def detect_facet(tokens: Sequence[str]) -> str | None:
+    for facet in FACET_ORDER:
+        if any(contains(tokens, p) for p in _FACET_PHRASES[facet]):
+            return facet
+    return None
+
+
+@dataclass
+class _Entry:
+    proc: Procedure
+    aliases_folded: list[str]
+    plain_words: set[str]
+
+
+class Matcher:
+    """Built once from the knowledge base; `understand()` is pure and thread-safe."""
+
+    def __init__(self, procedures: Sequence[Procedure], *, top_k: int = 30) -> None:
+        self.top_k = top_k
+        self.entries: list[_Entry] = []
+        corpus: list[list[str]] = []
+        for p in procedures:
+            texts = [p.name, *p.aliases, *getattr(p, "keywords", [])]
+            folded = [" ".join(expand(syllables(fold(clean(t))))) for t in texts]
+            toks: list[str] = []
+            for f in folded[: 1 + len(p.aliases)]:
+                toks += grams(f.split()) * 2
+            for f in folded[1 + len(p.aliases) :]:
+                toks += grams(f.split())
+            toks += grams(expand(syllables(fold(p.field))))
+            corpus.append(toks)
+            plain = {w for t in texts for w in syllables(clean(t))}
+            self.entries.append(_Entry(p, folded[: 1 + len(p.aliases)], plain))
+        self.bm25 = bm25s.BM25()
+        self.bm25.index(corpus, show_progress=False)
+        self.vocab = self.bm25.vocab_dict
+        n_docs = len(corpus)
+        df = Counter(t for doc in corpus for t in set(doc))
+        self.idf = {t: math.log(1 + n_docs / c) for t, c in df.items()}
+        self.max_idf = math.log(1 + n_docs)
+        self.syllable_vocab = sorted({t for t in self.vocab if "_" in t or t} - {""})
+        self.unigrams = [t for t in self.syllable_vocab if "_" not in t and len(t) >= 2]
+        self._unigram_set = set(self.unigrams) | _FILLERS | _CUE_WORDS
+
+    # --- normalisation -----------------------------------------------------------------
+
+    def _fix_typo(self, tok: str) -> str:
+        if tok in self._unigram_set or len(tok) < 3 or tok.isdigit():
+            return tok
+        if tok[-1] in _TELEX and tok[:-1] in self._unigram_set:
+            return tok[:-1]
+        hit = process.extractOne(tok, self.unigrams, scorer=fuzz.ratio, score_cutoff=80)
+        return hit[0] if hit else tok
+
+    def tokens(self, text: str) -> list[str]:
+        toks = expand(syllables(fold(text)))
+        return [self._fix_typo(t) for t in toks]
+
+    # --- scoring -----------------------------------------------------------------------
+
+    def _coverage(self, q: list[str], doc_vocab: set[str]) -> float:
+        weights = [(self.idf.get(t, self.max_idf), t in doc_vocab) for t in q]
+        total = sum(w for w, _ in weights)
+        return sum(w for w, hit in weights if hit) / total if total else 0.0
+
+    def rank(self, text: str, tokens: list[str] | None = None) -> list[Match]:
+        toks = tokens if tokens is not None else self.tokens(text)
+        content = [t for t in toks if t not in _FILLERS and t not in _CUE_WORDS]
+        if not content:
+            return []
+        q = grams(toks)
+        q_in = [t for t in q if t in self.vocab]
+        if not q_in:
+            return []
+        scores = self.bm25.get_scores(q_in)
+        k = min(self.top_k, len(scores))
+        idx = np.argpartition(-scores, k - 1)[:k]
+        idx = [int(i) for i in idx if scores[i] > 0]
+        if not idx:
+            return []
+        top = float(max(scores[i] for i in idx))
+        q_folded = " ".join(content)
+        q_content_grams = grams(content)
+        plain_q = set(syllables(clean(text)))
+        out = []
+        for i in idx:
+            entry = self.entries[i]
+            fz = max(fuzz.token_set_ratio(q_folded, a) for a in entry.aliases_folded) / 100
+            cov = self._coverage(q_content_grams, self._doc_vocab(i))
+            accent = len(plain_q & entry.plain_words) / max(1, len(plain_q)) if plain_q != set(content) else 0.0
+            score = 0.45 * (scores[i] / top) * cov + 0.35 * cov + 0.15 * fz + 0.05 * accent
+            out.append(Match(entry.proc.id, entry.proc.name, round(float(min(1.0, score)), 4)))
+        out.sort(key=lambda m: -m.score)
+        return out
+
+    def _doc_vocab(self, i: int) -> set[str]:
+        cache = self.__dict__.setdefault("_dv", {})
+        if i not in cache:
+            e = self.entries[i]
+            texts = [e.proc.name, *e.proc.aliases, *getattr(e.proc, "keywords", []), e.proc.field]
+            cache[i] = {g for t in texts for g in grams(expand(syllables(fold(clean(t)))))}
+        return cache[i]
+
+    # --- the public entry point ---------------------------------------------------------
+
+    def understand(
+        self, text: str, *, confident_score: float = 0.55, margin: float = 0.08, floor: float = 0.3
+    ) -> Understanding:
+        """Intent, facet and ranked procedures for one question."""
+        query = clean(text)
+        toks = self.tokens(query)
+        facet = detect_facet(toks)
+        code = find_code(query)
+        hits = {i for i, phrases in _INTENT_PHRASES.items() if any(contains(toks, p) for p in phrases)}
+        if code or "case_status" in hits:
+            return Understanding(query, "case_status", None, True, [], code)
+        if "feedback" in hits:
+            return Understanding(query, "feedback", None, True, [])
+        matches = self.rank(query, toks)[:5]
+        best = matches[0].score if matches else 0.0
+        if best < floor:
+            for intent in ("help", "thanks", "greeting"):
+                if intent in hits:
+                    return Understanding(query, intent, None, True, [])
+            return Understanding(query, "out_of_scope", None, bool(toks), [])
+        second = matches[1].score if len(matches) > 1 else 0.0
+        confident = best >= confident_score and best - second >= margin
+        return Understanding(query, "procedure", facet or "documents", confident, matches)
