@@ -239,3 +239,7 @@ def main() -> None:
         if debug:
             raise
         _fail(f"database unreachable or unusable ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); check DATABASE_URL")
+
+
+if __name__ == "__main__":
+    main()

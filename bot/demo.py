@@ -48,6 +48,7 @@ async def seed(*, session: AsyncSession, kb: KnowledgeBase, secret: str, count: 
         received = dt.datetime.combine(today - dt.timedelta(days=rng.randint(1, 20)), dt.time(2 + i % 7, 15), tzinfo=dt.timezone.utc)
         code = f"{AGENCY_CODES[i % len(AGENCY_CODES)]}-{received:%y%m%d}-{i + 1:04d}"
         phone = "09" + "".join(str(rng.randint(0, 9)) for _ in range(8))
+        due = today + dt.timedelta(days=rng.randint(-2, 10))
         path = PATHS[i % len(PATHS)]
         existing = await get_case(session, code)
         if existing:
@@ -57,7 +58,7 @@ async def seed(*, session: AsyncSession, kb: KnowledgeBase, secret: str, count: 
             session=session, secret=secret, source="demo",
             new=NewCase(code=code, procedure_id=proc.id, agency=proc.agency.name, office=proc.agency.where,
                         applicant_name=NAMES[i % len(NAMES)], phone=phone, received_at=received,
-                        appointment_date=today + dt.timedelta(days=rng.randint(-2, 10)), birth_year=1960 + i),
+                        appointment_date=due, birth_year=1960 + i),
         )
         for step, status in enumerate(path, 1):
             extra: dict = {}

@@ -10,8 +10,8 @@ from __future__ import annotations
 ABBREVIATIONS: dict[str, str] = {
     "cccd": "căn cước công dân", "cmnd": "chứng minh nhân dân", "cmt": "chứng minh nhân dân",
     "cc": "căn cước", "ccd": "căn cước", "gplx": "giấy phép lái xe", "bl": "bằng lái", "blx": "bằng lái xe",
-    "gks": "giấy khai sinh", "gkh": "giấy kết hôn", "ks": "khai sinh", "kh": "kết hôn",
-    "hk": "hộ khẩu", "shk": "sổ hộ khẩu", "tt": "thường trú", "ttru": "tạm trú",
+    "gks": "giấy khai sinh", "gkh": "giấy kết hôn", "ks": "khai sinh",
+    "hk": "hộ khẩu", "shk": "sổ hộ khẩu", "ttru": "tạm trú",
     "bhxh": "bảo hiểm xã hội", "bhyt": "bảo hiểm y tế", "bhtn": "bảo hiểm thất nghiệp", "bh": "bảo hiểm",
     "tctn": "trợ cấp thất nghiệp", "mst": "mã số thuế", "tncn": "thu nhập cá nhân",
     "hkd": "hộ kinh doanh", "gpkd": "giấy phép kinh doanh", "dkkd": "đăng ký kinh doanh",
@@ -21,12 +21,12 @@ ABBREVIATIONS: dict[str, str] = {
     "gcn": "giấy chứng nhận", "qsdd": "quyền sử dụng đất", "gpld": "giấy phép lao động", "gxn": "giấy xác nhận",
     "tths": "tình trạng hôn nhân", "xntthn": "xác nhận tình trạng hôn nhân", "dddt": "định danh điện tử",
     "thpt": "trung học phổ thông", "thcs": "trung học cơ sở", "cap2": "cấp hai", "ubnd": "ủy ban nhân dân",
-    "ub": "ủy ban", "ca": "công an", "xnc": "xuất nhập cảnh", "hc": "hộ chiếu", "ht": "hộ tịch",
+    "ub": "ủy ban", "xnc": "xuất nhập cảnh", 
     "dk": "đăng ký", "dki": "đăng ký", "dky": "đăng ký", "đk": "đăng ký", "dang ki": "đăng ký", "đăng kí": "đăng ký",
     "j": "gì", "ji": "gì", "gi": "gì", "ko": "không", "k": "không", "kh0": "không", "hok": "không", "hong": "không",
     "khum": "không", "kg": "không", "hem": "không", "dc": "được", "đc": "được", "duoc": "được", "dk0": "được không",
     "bn": "bao nhiêu", "bnhieu": "bao nhiêu", "bao nhieu": "bao nhiêu", "mik": "mình", "mk": "mình", "mn": "mọi người",
-    "ntn": "như thế nào", "sao": "sao", "ng": "người", "nguoi": "người", "vs": "với", "v": "vậy", "z": "vậy",
+    "ntn": "như thế nào", "ng": "người", "nguoi": "người", "vs": "với", "v": "vậy", "z": "vậy",
     "r": "rồi", "ròi": "rồi", "ad": "admin", "e": "em", "a": "anh", "c": "chị", "ạ": "ạ", "nha": "nhé",
     "t": "tôi", "mh": "mình", "trc": "trước", "sđt": "số điện thoại", "sdt": "số điện thoại",
     "vneid": "vneid", "vnid": "vneid", "onl": "online", "ol": "online", "hs": "hồ sơ", "tg": "thời gian",
@@ -71,12 +71,17 @@ INTENT_CUES: dict[str, list[str]] = {
                     "có kết quả chưa", "xong chưa", "duyệt chưa", "khi nào có kết quả hồ sơ", "hồ sơ đã xong",
                     "theo dõi hồ sơ", "kiểm tra hồ sơ", "hồ sơ bị trả", "hồ sơ bị chậm", "trễ hẹn", "quá hẹn",
                     "hồ sơ của", "hồ sơ nộp", "tra cứu", "lấy kết quả chưa"],
-    "greeting": ["xin chào", "chào", "hello", "hi", "alo", "chào bạn", "chào ad", "chào admin", "hey", "good morning"],
-    "thanks": ["cảm ơn", "cám ơn", "thanks", "thank you", "thank", "tks", "thanks ad", "ok cảm ơn", "cảm ơn nhiều"],
+    "greeting": ["xin chào", "chào", "hello", "hi", "alo", "chào bạn", "chào ad", "chào admin", "hey", "good morning", "chào buổi sáng", "chào buổi tối",
+                 "chào em", "chào anh", "chào chị", "hế lô", "xin chào ạ"],
+    "thanks": ["cảm ơn", "cám ơn", "thanks", "thank you", "thank", "tks", "thanks ad", "ok cảm ơn", "cảm ơn nhiều", "cảm ơm", "cám ơm",
+               "ok thanks", "tks ad", "thank ad", "cảm ơn bot", "hữu ích"],
     "help": ["giúp gì", "làm được gì", "hướng dẫn sử dụng", "cách dùng", "menu", "trợ giúp", "help", "bot làm gì",
-             "hỏi được gì", "chức năng", "sử dụng bot", "dùng bot", "bạn là ai", "bot là gì"],
+             "hỏi được gì", "chức năng", "sử dụng bot", "dùng bot", "bạn là ai", "bot là gì",
+             "giúp được gì", "giúp được những gì", "hỏi gì được", "hỏi gì", "sử dụng trợ lý", "dùng trợ lý",
+             "trợ lý này", "bot này"],
     "feedback": ["phản ánh", "kiến nghị", "góp ý", "khiếu nại cán bộ", "tố cáo cán bộ", "thái độ phục vụ",
-                 "cán bộ gây khó", "nhũng nhiễu", "phàn nàn", "đánh giá cán bộ", "góp ý về"],
+                 "cán bộ gây khó", "nhũng nhiễu", "phàn nàn", "đánh giá cán bộ", "góp ý về",
+                 "tố cáo", "đòi tiền", "bồi dưỡng", "hạch sách", "thái độ", "cán bộ một cửa", "thư góp ý"],
 }
 
 # Filler and politeness words: never evidence for a procedure.
@@ -88,4 +93,24 @@ FILLERS = [
     "người", "ad", "ah", "à", "hả", "nhỉ", "đây", "kia", "thế", "nào", "sau", "trước", "trong", "ngoài", "một",
     "phải", "nên", "việc", "cái", "chiếc", "nó", "họ", "ông", "bà", "bác", "cô", "chú", "dạ", "vâng",
     "hay", "hoặc", "nữa", "thêm", "bây", "hiện", "nay", "năm", "tháng", "ngày",
+]
+
+# Past submission + waiting: "nộp ... rồi ... sao chưa" means the citizen asks about their case.
+CASE_SUBMITTED = ["nộp", "gửi hồ sơ", "làm hồ sơ"]
+CASE_WAITING = ["chưa thấy", "sao chưa", "đã duyệt chưa", "duyệt chưa", "có chưa", "xong chưa", "bao giờ có",
+                "khi nào có", "chưa có kết quả", "chờ bổ sung", "trạng thái", "đến đâu", "tới đâu", "lâu vậy",
+                "chưa nhận được", "chưa gọi", "chưa xong", "bao giờ"]
+CASE_PAST = ["rồi", "hôm qua", "hôm trước", "tuần trước", "tháng trước", "từ tháng", "từ hôm", "từ tuần",
+             "tuần rồi", "tháng rồi", "mấy hôm", "lâu rồi", "đã nộp", "hôm kia"]
+
+# Other public matters that share words with ours but are not in the knowledge base.
+OUT_OF_SCOPE_TOPICS = [
+    "đăng kiểm", "phạt nguội", "nộp phạt", "vi phạm giao thông", "biên bản phạt", "học bổng", "thi bằng lái",
+    "học lái", "học bằng lái", "thi sát hạch", "sát hạch lái xe", "thi lý thuyết", "ly hôn", "ly dị", "visa",
+    "thị thực", "thuế đất hằng năm", "thuế nhà đất", "thuế sử dụng đất", "đóng thuế đất", "bồi thường",
+    "giải phóng mặt bằng", "đền bù", "giải tỏa", "tranh chấp", "hòa giải", "thi công chức", "tuyển dụng",
+    "thi tuyển", "vay vốn", "ngân hàng", "tiền điện", "hóa đơn điện", "tiền nước", "tiêm chủng", "tiêm phòng",
+    "thời tiết", "bóng đá", "xổ số", "chứng khoán", "cổ phiếu", "bitcoin", "công thức làm",
+    "bảo hiểm xe", "mua bảo hiểm", "đổi tiền", "tòa án", "khởi kiện", "thừa phát lại", "điểm thi",
+    "tuyển sinh", "nghĩa vụ quân sự", "khám bệnh", "giá vàng", "tỷ giá",
 ]

@@ -25,7 +25,12 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from knowledge.codes import find_code
-from knowledge.lexicon import ABBREVIATIONS, FACET_CUES, FACET_ORDER, FILLERS, INTENT_CUES
+from rapidfuzz.distance import Levenshtein
+
+from knowledge.lexicon import (
+    ABBREVIATIONS, CASE_PAST, CASE_SUBMITTED, CASE_WAITING, FACET_CUES, FACET_ORDER, FILLERS, INTENT_CUES,
+    OUT_OF_SCOPE_TOPICS,
+)
 from knowledge.schema import Procedure
 from knowledge.text import clean, fold
 
@@ -44,6 +49,11 @@ _FILLERS = {fold(w) for w in FILLERS}
 _FACET_PHRASES = {f: _phrases(ws) for f, ws in FACET_CUES.items()}
 _INTENT_PHRASES = {i: _phrases(ws) for i, ws in INTENT_CUES.items()}
 _CUE_WORDS = {w for ps in _FACET_PHRASES.values() for p in ps for w in p}
+_INTENT_WORDS = {w for i, ps in _INTENT_PHRASES.items() if i != "case_status" for p in ps for w in p}
+_CASE = tuple(_phrases(ws) for ws in (CASE_SUBMITTED, CASE_PAST, CASE_WAITING))
+_OOS = _phrases(OUT_OF_SCOPE_TOPICS)
+# A folded Vietnamese syllable: onset, vowel nucleus, coda. Tokens that are not one are typos.
+_SYLLABLE = re.compile(r"^(ngh|ng|gh|gi|kh|nh|ph|th|tr|ch|qu|[bcdghklmnpqrstvx])?[aeiouy]{1,3}(ch|ng|nh|[cmnpt])?$")
 
 
 @dataclass(frozen=True)
@@ -145,29 +155,42 @@ class Matcher:
         n_docs = len(corpus)
         df = Counter(t for doc in corpus for t in set(doc))
         self.idf = {t: math.log(1 + n_docs / c) for t, c in df.items()}
-        self.max_idf = math.log(1 + n_docs)
+        self.oov_idf = float(np.median(list(self.idf.values()))) if self.idf else 1.0
         self.syllable_vocab = sorted({t for t in self.vocab if "_" in t or t} - {""})
         self.unigrams = [t for t in self.syllable_vocab if "_" not in t and len(t) >= 2]
         self._unigram_set = set(self.unigrams) | _FILLERS | _CUE_WORDS
 
     # --- normalisation -----------------------------------------------------------------
 
-    def _fix_typo(self, tok: str) -> str:
-        if tok in self._unigram_set or len(tok) < 3 or tok.isdigit():
+    def _near(self, tok: str, max_dist: int) -> list[str]:
+        hits = process.extract(tok, self.unigrams, scorer=Levenshtein.distance, score_cutoff=max_dist, limit=8)
+        return [h[0] for h in sorted(hits, key=lambda h: h[1])]
+
+    def _fix_typo(self, toks: list[str], i: int) -> str:
+        """Fix one syllable: Telex leftovers, non-syllables, and valid syllables that break a known bigram."""
+        tok = toks[i]
+        if tok in self._unigram_set or len(tok) < 2 or tok.isdigit():
             return tok
         if tok[-1] in _TELEX and tok[:-1] in self._unigram_set:
             return tok[:-1]
-        hit = process.extractOne(tok, self.unigrams, scorer=fuzz.ratio, score_cutoff=80)
-        return hit[0] if hit else tok
+        if not _SYLLABLE.match(tok):
+            near = self._near(tok, 2 if len(tok) > 4 else 1)
+            return near[0] if near else tok
+        prev, nxt = (toks[i - 1] if i else None), (toks[i + 1] if i + 1 < len(toks) else None)
+        for cand in self._near(tok, 1):
+            if (prev and f"{prev}_{cand}" in self.vocab) or (nxt and f"{cand}_{nxt}" in self.vocab):
+                return cand
+        return tok
 
     def tokens(self, text: str) -> list[str]:
+        """Folded, expanded, typo-fixed syllables: what the ranking sees."""
         toks = expand(syllables(fold(text)))
-        return [self._fix_typo(t) for t in toks]
+        return [self._fix_typo(toks, i) for i in range(len(toks))]
 
     # --- scoring -----------------------------------------------------------------------
 
     def _coverage(self, q: list[str], doc_vocab: set[str]) -> float:
-        weights = [(self.idf.get(t, self.max_idf), t in doc_vocab) for t in q]
+        weights = [(self.idf.get(t, self.oov_idf), t in doc_vocab) for t in q]
         total = sum(w for w, _ in weights)
         return sum(w for w, hit in weights if hit) / total if total else 0.0
 
@@ -193,7 +216,7 @@ class Matcher:
         out = []
         for i in idx:
             entry = self.entries[i]
-            fz = max(fuzz.token_set_ratio(q_folded, a) for a in entry.aliases_folded) / 100
+            fz = max(fuzz.ratio(q_folded, a) for a in entry.aliases_folded) / 100
             cov = self._coverage(q_content_grams, self._doc_vocab(i))
             accent = len(plain_q & entry.plain_words) / max(1, len(plain_q)) if plain_q != set(content) else 0.0
             score = 0.45 * (scores[i] / top) * cov + 0.35 * cov + 0.15 * fz + 0.05 * accent
@@ -212,25 +235,29 @@ class Matcher:
     # --- the public entry point ---------------------------------------------------------
 
     def understand(
-        self, text: str, *, confident_score: float = 0.55, margin: float = 0.08, floor: float = 0.3
+        self, text: str, *, confident_score: float = 0.55, margin: float = 0.08, floor: float = 0.3,
+        strong: float = 0.75,
     ) -> Understanding:
         """Intent, facet and ranked procedures for one question."""
         query = clean(text)
-        toks = self.tokens(query)
-        facet = detect_facet(toks)
+        raw = expand(syllables(fold(query)))
+        fixed = [self._fix_typo(raw, i) for i in range(len(raw))]
+        facet = detect_facet(raw) or detect_facet(fixed)
         code = find_code(query)
-        hits = {i for i, phrases in _INTENT_PHRASES.items() if any(contains(toks, p) for p in phrases)}
-        if code or "case_status" in hits:
+        hits = {i for i, phrases in _INTENT_PHRASES.items() if any(contains(raw, p) or contains(fixed, p) for p in phrases)}
+        if code or "case_status" in hits or all(any(contains(raw, p) for p in group) for group in _CASE):
             return Understanding(query, "case_status", None, True, [], code)
         if "feedback" in hits:
             return Understanding(query, "feedback", None, True, [])
-        matches = self.rank(query, toks)[:5]
+        small_talk = next((i for i in ("help", "thanks", "greeting") if i in hits), None)
+        leftover = [t for t in raw if t not in _FILLERS and t not in _INTENT_WORDS and t not in _CUE_WORDS]
+        if small_talk and len(leftover) <= 1:
+            return Understanding(query, small_talk, None, True, [])
+        matches = self.rank(query, fixed)[:5]
         best = matches[0].score if matches else 0.0
-        if best < floor:
-            for intent in ("help", "thanks", "greeting"):
-                if intent in hits:
-                    return Understanding(query, intent, None, True, [])
-            return Understanding(query, "out_of_scope", None, bool(toks), [])
+        off_topic = any(contains(raw, p) for p in _OOS)
+        if best < floor or (off_topic and best < strong):
+            return Understanding(query, small_talk or "out_of_scope", None, True, [])
         second = matches[1].score if len(matches) > 1 else 0.0
         confident = best >= confident_score and best - second >= margin
         return Understanding(query, "procedure", facet or "documents", confident, matches)
