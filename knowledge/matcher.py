@@ -48,7 +48,8 @@ _ABBR_MAX = max(len(k) for k in _ABBR)
 _FILLERS = {fold(w) for w in FILLERS}
 _FACET_PHRASES = {f: _phrases(ws) for f, ws in FACET_CUES.items()}
 _INTENT_PHRASES = {i: _phrases(ws) for i, ws in INTENT_CUES.items()}
-_CUE_WORDS = {w for ps in _FACET_PHRASES.values() for p in ps for w in p}
+# Single-syllable cues ("phí", "mẫu", "cách") say what is asked, never which procedure.
+_CUE_WORDS = {p[0] for ps in _FACET_PHRASES.values() for p in ps if len(p) == 1}
 _INTENT_WORDS = {w for i, ps in _INTENT_PHRASES.items() if i != "case_status" for p in ps for w in p}
 _CASE = tuple(_phrases(ws) for ws in (CASE_SUBMITTED, CASE_PAST, CASE_WAITING))
 _OOS = _phrases(OUT_OF_SCOPE_TOPICS)
@@ -116,10 +117,13 @@ def grams(tokens: Sequence[str]) -> list[str]:
     return uni + bi
 
 
-def detect_facet(tokens: Sequence[str]) -> str | None:
+def detect_facet(tokens: Sequence[str], ignore: str = "") -> str | None:
+    """The first facet whose cue is in the question; cues that belong to the procedure's own name
+    ("chi phí" in "hỗ trợ chi phí mai táng") are not questions and are skipped."""
     for facet in FACET_ORDER:
-        if any(contains(tokens, p) for p in _FACET_PHRASES[facet]):
-            return facet
+        for p in _FACET_PHRASES[facet]:
+            if contains(tokens, p) and f" {' '.join(p)} " not in ignore:
+                return facet
     return None
 
 
@@ -128,6 +132,7 @@ class _Entry:
     proc: Procedure
     aliases_folded: list[str]
     plain_words: set[str]
+    phrases: list[set[str]]
 
 
 class Matcher:
@@ -148,7 +153,8 @@ class Matcher:
             toks += grams(expand(syllables(fold(p.field))))
             corpus.append(toks)
             plain = {w for t in texts for w in syllables(clean(t))}
-            self.entries.append(_Entry(p, folded[: 1 + len(p.aliases)], plain))
+            phrases = [g for g in (set(grams(f.split())) for f in folded) if g]
+            self.entries.append(_Entry(p, folded[: 1 + len(p.aliases)], plain, phrases))
         self.bm25 = bm25s.BM25()
         self.bm25.index(corpus, show_progress=False)
         self.vocab = self.bm25.vocab_dict
@@ -219,7 +225,9 @@ class Matcher:
             fz = max(fuzz.ratio(q_folded, a) for a in entry.aliases_folded) / 100
             cov = self._coverage(q_content_grams, self._doc_vocab(i))
             accent = len(plain_q & entry.plain_words) / max(1, len(plain_q)) if plain_q != set(content) else 0.0
-            score = 0.45 * (scores[i] / top) * cov + 0.35 * cov + 0.15 * fz + 0.05 * accent
+            q_set = set(q)
+            phrase = max((len(ph & q_set) / len(ph) for ph in entry.phrases), default=0.0)
+            score = 0.4 * phrase + 0.2 * (scores[i] / top) + 0.2 * cov + 0.15 * fz + 0.05 * accent
             out.append(Match(entry.proc.id, entry.proc.name, round(float(min(1.0, score)), 4)))
         out.sort(key=lambda m: -m.score)
         return out
@@ -235,14 +243,13 @@ class Matcher:
     # --- the public entry point ---------------------------------------------------------
 
     def understand(
-        self, text: str, *, confident_score: float = 0.55, margin: float = 0.08, floor: float = 0.3,
-        strong: float = 0.75,
+        self, text: str, *, confident_score: float = 0.7, margin: float = 0.1, floor: float = 0.6,
+        strong: float = 0.85,
     ) -> Understanding:
         """Intent, facet and ranked procedures for one question."""
         query = clean(text)
         raw = expand(syllables(fold(query)))
         fixed = [self._fix_typo(raw, i) for i in range(len(raw))]
-        facet = detect_facet(raw) or detect_facet(fixed)
         code = find_code(query)
         hits = {i for i, phrases in _INTENT_PHRASES.items() if any(contains(raw, p) or contains(fixed, p) for p in phrases)}
         if code or "case_status" in hits or all(any(contains(raw, p) for p in group) for group in _CASE):
@@ -260,4 +267,10 @@ class Matcher:
             return Understanding(query, small_talk or "out_of_scope", None, True, [])
         second = matches[1].score if len(matches) > 1 else 0.0
         confident = best >= confident_score and best - second >= margin
-        return Understanding(query, "procedure", facet or "documents", confident, matches)
+        own = self._own_text(matches[0].id)
+        facet = detect_facet(raw, own) or detect_facet(fixed, own) or "documents"
+        return Understanding(query, "procedure", facet, confident, matches)
+
+    def _own_text(self, procedure_id: str) -> str:
+        entry = next(e for e in self.entries if e.proc.id == procedure_id)
+        return f" {entry.aliases_folded[0]} "

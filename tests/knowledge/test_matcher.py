@@ -1,0 +1,108 @@
+"""The matcher: quality on the measuring split of our labelled set, behaviour on hostile input."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+from hypothesis import given, settings, strategies as st
+
+from knowledge.codes import decode_payload, encode_payload, find_code, normalize_code
+from knowledge.evaluation import read_questions, evaluate
+from knowledge.matcher import INTENTS, Matcher
+from knowledge.text import clean, fold
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "questions.tsv"
+
+# Floors measured on the `measure` split (written by a different author than the `tune` split).
+# The targets of issue #4 are higher (top-1 95%, top-3 99%, facet 90%); these floors stop regressions.
+FLOORS = {"top1": 0.93, "top3": 0.97, "facet": 0.85, "out_of_scope": 0.9, "intents": 0.9}
+MAX_CONFIDENT_WRONG = 0.02
+
+
+def test_question_set_has_the_promised_shape() -> None:
+    rows = read_questions(DATA)
+    procs = [r for r in rows if not r.expect.startswith("@")]
+    assert len(rows) >= 600
+    per_proc: dict[str, int] = {}
+    for r in procs:
+        per_proc[r.expect] = per_proc.get(r.expect, 0) + 1
+    assert len(per_proc) == 67 and min(per_proc.values()) >= 6
+    share = lambda style: sum(r.style == style for r in procs) / len(procs)  # noqa: E731
+    assert share("nodiac") >= 0.30 and share("colloquial") >= 0.20 and share("typo") >= 0.10
+    assert sum(r.expect == "@out_of_scope" for r in rows) >= 60
+    assert sum(r.expect == "@case_status" for r in rows) >= 20
+    assert sum(r.expect in ("@greeting", "@thanks") for r in rows) >= 20
+    assert {r.split for r in rows} == {"tune", "measure"}
+
+
+def test_quality_on_the_measuring_split(matcher: Matcher) -> None:
+    report = evaluate(matcher, read_questions(DATA, "measure"))
+    summary = report.summary()
+    for metric, floor in FLOORS.items():
+        assert summary[metric] >= floor, (metric, summary)
+    assert summary["confident_wrong"] <= MAX_CONFIDENT_WRONG, summary
+
+
+def test_reads_questions_however_they_are_typed(matcher: Matcher) -> None:
+    cases = {
+        "lam cccd can j": ("can-cuoc", "documents"),
+        "đổi bằng lái xe ở đâu": ("gplx.doi", "where"),
+        "LỆ PHÍ ĐĂNG KÝ KẾT HÔN": ("ho-tich.dang-ky-ket-hon", "fee"),
+        unicodedata.normalize("NFD", "đăng ký tạm trú mất mấy ngày"): ("cu-tru.dang-ky-tam-tru", "time"),
+        "dang kys khai sinh cho con": ("ho-tich.dang-ky-khai-sinh", "documents"),
+    }
+    for question, (expected, facet) in cases.items():
+        u = matcher.understand(question)
+        assert u.intent == "procedure", question
+        assert u.matches[0].id.startswith(expected), (question, u.matches[:2])
+        assert u.facet == facet, question
+
+
+def test_intents_other_than_procedures(matcher: Matcher) -> None:
+    assert matcher.understand("hôm nay trời có mưa không").intent == "out_of_scope"
+    assert matcher.understand("chào ad").intent == "greeting"
+    assert matcher.understand("cảm ơn nhiều nhé").intent == "thanks"
+    u = matcher.understand("tra cứu giúp em hồ sơ 000.00.15.h57 251120 0001")
+    assert u.intent == "case_status" and u.case_code == "000.00.15.H57-251120-0001"
+    assert matcher.understand("hồ sơ của tôi đến đâu rồi").intent == "case_status"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_clean_is_idempotent_nfc_and_bounded(text: str) -> None:
+    out = clean(text)
+    assert out == clean(out)
+    assert unicodedata.is_normalized("NFC", out)
+    assert len(out) <= 1000 and "\u200b" not in out
+    assert fold(out) == fold(fold(out))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=200))
+def test_matcher_never_fails_and_answers_in_shape(matcher: Matcher, text: str) -> None:
+    u = matcher.understand(text)
+    assert u.intent in INTENTS
+    assert len(u.matches) <= 5
+    assert all(0.0 <= m.score <= 1.0 for m in u.matches)
+    assert [m.score for m in u.matches] == sorted((m.score for m in u.matches), reverse=True)
+
+
+def test_hostile_input_gets_a_sensible_answer(matcher: Matcher) -> None:
+    for text in ["", "   ", "😀😀😀", "\x00\x01\x02", "<script>alert(1)</script>", "'; DROP TABLE case; --",
+                 "Привет 你好 مرحبا", "a" * 100_000]:
+        u = matcher.understand(text)
+        assert u.intent in ("out_of_scope", "help", "greeting"), (text[:20], u.intent)
+        assert len(u.query) <= 1000
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 999), st.integers(0, 99), st.integers(0, 99), st.integers(1, 99), st.integers(0, 999999),
+       st.integers(0, 9999), st.sampled_from([".", "-", " ", ""]))
+def test_receipt_codes_round_trip(a: int, b: int, c: int, h: int, d: int, n: int, sep: str) -> None:
+    printed = f"{a:03d}.{b:02d}.{c:02d}.H{h:02d}-{d:06d}-{n:04d}"
+    typed = printed.replace(".", sep).replace("-", sep).lower()
+    assert find_code(f"mã hồ sơ {typed} ạ") == printed
+    assert normalize_code(typed) == normalize_code(printed)
+    payload = encode_payload(printed)
+    assert payload and len(payload) <= 64 and decode_payload(payload) == printed
