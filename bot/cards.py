@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 
+from bot.dates import vn_date
 from knowledge.schema import Document, Fee, Procedure
 
 FACETS = ("documents", "time", "fee", "where", "how", "forms", "conditions", "result")
@@ -41,10 +42,6 @@ e = html.escape
 def money(amount: int) -> str:
     """50000 -> '50.000 đồng'."""
     return f"{amount:,}".replace(",", ".") + " đồng"
-
-
-def date_vn(d) -> str:  # type: ignore[no-untyped-def]
-    return d.strftime("%d/%m/%Y")
 
 
 def _document_line(i: int, doc: Document) -> str:
@@ -137,8 +134,8 @@ def _how(proc: Procedure) -> str:
 
 def footer(proc: Procedure) -> str:
     basis = "; ".join(b.doc for b in proc.legal_basis[:3])
-    more = "; …" if len(proc.legal_basis) > 3 else ""
-    return f"<i>Căn cứ: {e(basis.rstrip('.'))}{more}. Thông tin cập nhật ngày {date_vn(proc.last_reviewed)}.</i>"
+    more = "; …" if len(proc.legal_basis) > 3 else "."
+    return f"<i>Căn cứ: {e(basis.rstrip('.'))}{more} Thông tin cập nhật ngày {vn_date(proc.last_reviewed)}.</i>"
 
 
 def heading(proc: Procedure) -> str:

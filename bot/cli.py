@@ -214,6 +214,46 @@ def kb_gaps(
         typer.echo(f"{g.count:5d}  {g.intent:12s}  {g.last_seen.astimezone(s.tz):%d/%m/%Y}  {g.text}")
 
 
+# --- running the bot ------------------------------------------------------------------------
+
+
+@app.command("chat")
+def chat() -> None:
+    """Talk to the bot in the terminal (the same answers as on Telegram)."""
+    from bot.conversation import Conversation
+    from bot.services import build_services
+    from bot.terminal import chat as terminal_chat
+
+    async def go() -> None:
+        services = build_services(settings())
+        try:
+            await terminal_chat(Conversation(services))
+        finally:
+            await services.close()
+
+    run_async(go())
+
+
+@app.command("run")
+def run(webhook: Annotated[bool, typer.Option("--webhook", help="Receive updates by webhook.")] = False) -> None:
+    """Run the Telegram bot (long polling by default)."""
+    from handlers.telegram import run_bot
+
+    run_bot(settings(), webhook=webhook)
+
+
+@app.command("start")
+def start() -> None:
+    """The Telegram bot when TELEGRAM_BOT_TOKEN is set, otherwise the terminal chat."""
+    if settings().telegram_bot_token:
+        run(webhook=False)
+        return
+    typer.echo("Chưa có TELEGRAM_BOT_TOKEN trong .env: mở trò chuyện trên terminal. "
+               "Để chạy trên Telegram, đặt TELEGRAM_BOT_TOKEN trong .env rồi chạy lại `make run`.\n"
+               "(Gõ /quit để thoát.)\n")
+    chat()
+
+
 # --- entry point ----------------------------------------------------------------------------
 
 
