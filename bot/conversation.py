@@ -22,7 +22,7 @@ from bot.events import Button, Event, Reply
 from bot.models import Case
 from bot.privacy import mask_name
 from bot.services import Services
-from knowledge.codes import find_code
+from knowledge.codes import decode_payload, find_code
 from knowledge.schema import Procedure
 
 log = logging.getLogger(__name__)
@@ -215,8 +215,6 @@ class Conversation:
     # --- case lookup ------------------------------------------------------------------
 
     async def _start_case(self, session: AsyncSession, ev: Event, payload: str) -> list[Reply]:
-        from knowledge.codes import decode_payload
-
         code = decode_payload(payload)
         return await self._case_prompt(session, ev, code or "")
 

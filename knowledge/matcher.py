@@ -79,10 +79,6 @@ class Understanding:
             del d["case_code"]
         return d
 
-    @property
-    def best(self) -> Match | None:
-        return self.matches[0] if self.matches else None
-
 
 def syllables(text: str) -> list[str]:
     return _WORD.findall(text.lower())
@@ -162,8 +158,7 @@ class Matcher:
         df = Counter(t for doc in corpus for t in set(doc))
         self.idf = {t: math.log(1 + n_docs / c) for t, c in df.items()}
         self.oov_idf = float(np.median(list(self.idf.values()))) if self.idf else 1.0
-        self.syllable_vocab = sorted({t for t in self.vocab if "_" in t or t} - {""})
-        self.unigrams = [t for t in self.syllable_vocab if "_" not in t and len(t) >= 2]
+        self.unigrams = sorted(t for t in self.vocab if t and "_" not in t and len(t) >= 2)
         self._unigram_set = set(self.unigrams) | _FILLERS | _CUE_WORDS
 
     # --- normalisation -----------------------------------------------------------------
