@@ -133,9 +133,8 @@ class Conversation:
 
     def _answer(self, ev: Event, proc: Procedure, facet: str | None, *, edit: bool = False) -> Reply:
         key = proc_key(proc.id)
-        others = [f for f in cards.FACETS if f != (facet or "documents")]
-        if not any(d.form for d in proc.documents):
-            others.remove("forms") if "forms" in others else None
+        has_forms = any(d.form for d in proc.documents)
+        others = [f for f in cards.FACETS if f != (facet or "documents") and (f != "forms" or has_forms)]
         btns = [Button(m.FACET_BUTTONS[f], pack(ev.chat_id, self.s.secret, "f", key, f)) for f in others]
         btns.append(Button(m.CHECKLIST_BUTTON, pack(ev.chat_id, self.s.secret, "cl", key)))
         rows = [btns[i : i + 2] for i in range(0, len(btns), 2)]

@@ -49,7 +49,7 @@ FACET_CUES: dict[str, list[str]] = {
              "lâu không", "mấy hôm", "mấy tuần", "bao nhiêu lâu", "nhanh không", "lấy ngay", "có liền",
              "lấy liền", "trong bao lâu", "hạn chót", "mấy tháng", "nhanh nhất", "mấy giờ", "thời điểm nào",
              "lúc nào", "trước bao nhiêu ngày", "tối đa bao lâu", "mấy năm", "bao nhiêu năm", "mất mấy", "hạn cuối",
-             "lâu không", "lâu chưa", "chậm nhất", "bao nhiêu tháng"],
+             "lâu chưa", "chậm nhất", "bao nhiêu tháng"],
     "fee": ["lệ phí", "phí", "bao nhiêu tiền", "mất tiền", "tốn tiền", "hết bao nhiêu", "chi phí", "tiền",
             "miễn phí", "thuế phí", "nộp thuế", "tốn bao nhiêu", "mất xu", "xu nào", "đồng nào", "mất phí",
             "có mất", "thu phí", "tốn kém", "giá bao nhiêu"],

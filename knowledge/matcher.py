@@ -129,6 +129,7 @@ class _Entry:
     aliases_folded: list[str]
     plain_words: set[str]
     phrases: list[set[str]]
+    vocab: set[str]
 
 
 class Matcher:
@@ -137,9 +138,10 @@ class Matcher:
     def __init__(self, procedures: Sequence[Procedure], *, top_k: int = 30) -> None:
         self.top_k = top_k
         self.entries: list[_Entry] = []
+        self.index_of: dict[str, int] = {}
         corpus: list[list[str]] = []
         for p in procedures:
-            texts = [p.name, *p.aliases, *getattr(p, "keywords", [])]
+            texts = [p.name, *p.aliases, *p.keywords]
             folded = [" ".join(expand(syllables(fold(clean(t))))) for t in texts]
             toks: list[str] = []
             for f in folded[: 1 + len(p.aliases)]:
@@ -150,7 +152,8 @@ class Matcher:
             corpus.append(toks)
             plain = {w for t in texts for w in syllables(clean(t))}
             phrases = [g for g in (set(grams(f.split())) for f in folded) if g]
-            self.entries.append(_Entry(p, folded[: 1 + len(p.aliases)], plain, phrases))
+            self.index_of[p.id] = len(self.entries)
+            self.entries.append(_Entry(p, folded[: 1 + len(p.aliases)], plain, phrases, set(toks)))
         self.bm25 = bm25s.BM25()
         self.bm25.index(corpus, show_progress=False)
         self.vocab = self.bm25.vocab_dict
@@ -183,10 +186,12 @@ class Matcher:
                 return cand
         return tok
 
+    def _repair(self, toks: list[str]) -> list[str]:
+        return [self._fix_typo(toks, i) for i in range(len(toks))]
+
     def tokens(self, text: str) -> list[str]:
         """Folded, expanded, typo-fixed syllables: what the ranking sees."""
-        toks = expand(syllables(fold(text)))
-        return [self._fix_typo(toks, i) for i in range(len(toks))]
+        return self._repair(expand(syllables(fold(text))))
 
     # --- scoring -----------------------------------------------------------------------
 
@@ -218,7 +223,7 @@ class Matcher:
         for i in idx:
             entry = self.entries[i]
             fz = max(fuzz.ratio(q_folded, a) for a in entry.aliases_folded) / 100
-            cov = self._coverage(q_content_grams, self._doc_vocab(i))
+            cov = self._coverage(q_content_grams, entry.vocab)
             accent = len(plain_q & entry.plain_words) / max(1, len(plain_q)) if plain_q != set(content) else 0.0
             q_set = set(q)
             phrase = max((len(ph & q_set) / len(ph) for ph in entry.phrases), default=0.0)
@@ -226,14 +231,6 @@ class Matcher:
             out.append(Match(entry.proc.id, entry.proc.name, round(float(min(1.0, score)), 4)))
         out.sort(key=lambda m: -m.score)
         return out
-
-    def _doc_vocab(self, i: int) -> set[str]:
-        cache = self.__dict__.setdefault("_dv", {})
-        if i not in cache:
-            e = self.entries[i]
-            texts = [e.proc.name, *e.proc.aliases, *getattr(e.proc, "keywords", []), e.proc.field]
-            cache[i] = {g for t in texts for g in grams(expand(syllables(fold(clean(t)))))}
-        return cache[i]
 
     # --- the public entry point ---------------------------------------------------------
 
@@ -244,7 +241,7 @@ class Matcher:
         """Intent, facet and ranked procedures for one question."""
         query = clean(text)
         raw = expand(syllables(fold(query)))
-        fixed = [self._fix_typo(raw, i) for i in range(len(raw))]
+        fixed = self._repair(raw)
         code = find_code(query)
         hits = {i for i, phrases in _INTENT_PHRASES.items() if any(contains(raw, p) or contains(fixed, p) for p in phrases)}
         if code or "case_status" in hits or all(any(contains(raw, p) for p in group) for group in _CASE):
@@ -267,5 +264,4 @@ class Matcher:
         return Understanding(query, "procedure", facet, confident, matches)
 
     def _own_text(self, procedure_id: str) -> str:
-        entry = next(e for e in self.entries if e.proc.id == procedure_id)
-        return f" {entry.aliases_folded[0]} "
+        return f" {self.entries[self.index_of[procedure_id]].aliases_folded[0]} "
