@@ -39,8 +39,9 @@ _WORD = re.compile(r"[0-9a-zđ]+|[^\W\d_]+", re.UNICODE)
 _TELEX = set("sfrxj")
 
 
-def _phrases(words: Iterable[str]) -> list[tuple[str, ...]]:
-    return sorted({tuple(fold(w).split()) for w in words}, key=len, reverse=True)
+def _phrases(words: Iterable[str]) -> list[str]:
+    """Cue phrases as folded, space-padded strings, longest first, for substring tests on `padded()` text."""
+    return sorted({f" {' '.join(fold(w).split())} " for w in words}, key=len, reverse=True)
 
 
 _ABBR = {tuple(k.split()): tuple(fold(v).split()) for k, v in ((fold(k), v) for k, v in ABBREVIATIONS.items())}
@@ -49,8 +50,8 @@ _FILLERS = {fold(w) for w in FILLERS}
 _FACET_PHRASES = {f: _phrases(ws) for f, ws in FACET_CUES.items()}
 _INTENT_PHRASES = {i: _phrases(ws) for i, ws in INTENT_CUES.items()}
 # Single-syllable cues ("phí", "mẫu", "cách") say what is asked, never which procedure.
-_CUE_WORDS = {p[0] for ps in _FACET_PHRASES.values() for p in ps if len(p) == 1}
-_INTENT_WORDS = {w for i, ps in _INTENT_PHRASES.items() if i != "case_status" for p in ps for w in p}
+_CUE_WORDS = {p.strip() for ps in _FACET_PHRASES.values() for p in ps if len(p.split()) == 1}
+_INTENT_WORDS = {w for i, ps in _INTENT_PHRASES.items() if i != "case_status" for p in ps for w in p.split()}
 _CASE = tuple(_phrases(ws) for ws in (CASE_SUBMITTED, CASE_PAST, CASE_WAITING))
 _OOS = _phrases(OUT_OF_SCOPE_TOPICS)
 # A folded Vietnamese syllable: onset, vowel nucleus, coda. Tokens that are not one are typos.
@@ -101,9 +102,9 @@ def expand(tokens: Sequence[str]) -> list[str]:
     return out
 
 
-def contains(tokens: Sequence[str], phrase: tuple[str, ...]) -> bool:
-    n = len(phrase)
-    return any(tuple(tokens[i : i + n]) == phrase for i in range(len(tokens) - n + 1))
+def padded(tokens: Sequence[str]) -> str:
+    """' a b c ': a phrase ' b c ' occurs as whole syllables exactly when it is a substring."""
+    return f" {' '.join(tokens)} "
 
 
 def grams(tokens: Sequence[str]) -> list[str]:
@@ -113,12 +114,12 @@ def grams(tokens: Sequence[str]) -> list[str]:
     return uni + bi
 
 
-def detect_facet(tokens: Sequence[str], ignore: str = "") -> str | None:
+def detect_facet(text: str, ignore: str = "") -> str | None:
     """The first facet whose cue is in the question; cues that belong to the procedure's own name
     ("chi phí" in "hỗ trợ chi phí mai táng") are not questions and are skipped."""
     for facet in FACET_ORDER:
         for p in _FACET_PHRASES[facet]:
-            if contains(tokens, p) and f" {' '.join(p)} " not in ignore:
+            if p in text and p not in ignore:
                 return facet
     return None
 
@@ -135,7 +136,7 @@ class _Entry:
 class Matcher:
     """Built once from the knowledge base; `understand()` is pure and thread-safe."""
 
-    def __init__(self, procedures: Sequence[Procedure], *, top_k: int = 30) -> None:
+    def __init__(self, procedures: Sequence[Procedure], *, top_k: int = 12) -> None:
         self.top_k = top_k
         self.entries: list[_Entry] = []
         self.index_of: dict[str, int] = {}
@@ -242,9 +243,10 @@ class Matcher:
         query = clean(text)
         raw = expand(syllables(fold(query)))
         fixed = self._repair(raw)
+        raw_text, fixed_text = padded(raw), padded(fixed)
         code = find_code(query)
-        hits = {i for i, phrases in _INTENT_PHRASES.items() if any(contains(raw, p) or contains(fixed, p) for p in phrases)}
-        if code or "case_status" in hits or all(any(contains(raw, p) for p in group) for group in _CASE):
+        hits = {i for i, phrases in _INTENT_PHRASES.items() if any(p in raw_text or p in fixed_text for p in phrases)}
+        if code or "case_status" in hits or all(any(p in raw_text for p in group) for group in _CASE):
             return Understanding(query, "case_status", None, True, [], code)
         if "feedback" in hits:
             return Understanding(query, "feedback", None, True, [])
@@ -254,13 +256,13 @@ class Matcher:
             return Understanding(query, small_talk, None, True, [])
         matches = self.rank(query, fixed)[:5]
         best = matches[0].score if matches else 0.0
-        off_topic = any(contains(raw, p) for p in _OOS)
+        off_topic = any(p in raw_text for p in _OOS)
         if best < floor or (off_topic and best < strong):
             return Understanding(query, small_talk or "out_of_scope", None, True, [])
         second = matches[1].score if len(matches) > 1 else 0.0
         confident = best >= confident_score and best - second >= margin
         own = self._own_text(matches[0].id)
-        facet = detect_facet(raw, own) or detect_facet(fixed, own) or "documents"
+        facet = detect_facet(raw_text, own) or detect_facet(fixed_text, own) or "documents"
         return Understanding(query, "procedure", facet, confident, matches)
 
     def _own_text(self, procedure_id: str) -> str:
