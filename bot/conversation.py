@@ -13,30 +13,20 @@ import uuid
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import cards, chatstate, gaps, messages as m, verification
+from bot import cards, chatstate, feedback, gaps, messages as m, subscriptions, survey, verification
 from bot.callbacks import pack, proc_key, unpack
-from bot.cases import STATUSES, history
+from bot.case_view import case_card, procedure_name
+from bot.cases import STATUSES
 from bot.dates import vn_date
 from bot.db import session_scope
 from bot.events import Button, Event, Reply
 from bot.models import Case
-from bot.privacy import mask_name
 from bot.services import Services
 from knowledge.codes import decode_payload, find_code
 from knowledge.schema import Procedure
 
 log = logging.getLogger(__name__)
 PAGE = 8
-NEXT_STEP = {
-    "received": "Hồ sơ đã được tiếp nhận và chuyển đến bộ phận giải quyết.",
-    "in_progress": "Hồ sơ đang được giải quyết; Anh/Chị chưa cần làm gì thêm.",
-    "need_supplement": "Anh/Chị cần bổ sung giấy tờ: {missing}. Nộp bổ sung tại: {office}.",
-    "ready_for_pickup": "Đã có kết quả. Anh/Chị mang giấy biên nhận và thẻ căn cước đến {office} để nhận ({hours}).",
-    "returned": "Kết quả đã được trả. Cảm ơn Anh/Chị đã sử dụng dịch vụ.",
-    "overdue": "Cơ quan giải quyết xin lỗi Anh/Chị vì hồ sơ bị chậm; ngày hẹn trả mới là {new_date}.",
-    "rejected": "Hồ sơ không được giải quyết. Lý do: {note}.",
-    "withdrawn": "Hồ sơ đã được rút theo yêu cầu.",
-}
 
 
 class Conversation:
@@ -84,6 +74,16 @@ class Conversation:
             return [self._fields(ev, 0)]
         if cmd == "tracuu":
             return await self._case_prompt(session, ev, ev.args)
+        if cmd == "theodoi":
+            return await self._case_prompt(session, ev, ev.args, then="follow")
+        if cmd == "hosocuatoi":
+            return [await self._my_cases(session, ev)]
+        if cmd == "huytheodoi":
+            return [await self._unfollow_menu(session, ev)]
+        if cmd == "gopy":
+            return await self._feedback_start(session, ev)
+        if cmd == "danhgia":
+            return [await self._survey_start(session, ev, None)]
         return [Reply(m.UNKNOWN_COMMAND)]
 
     def _menu(self, ev: Event) -> list[list[Button]]:
@@ -106,9 +106,17 @@ class Conversation:
         state = await chatstate.load(session, ev.chat_id)
         waiting = state.get("await")
         if waiting == "code":
-            return await self._case_prompt(session, ev, ev.text)
+            return await self._case_prompt(session, ev, ev.text, then=state.get("then"))
         if waiting == "verify":
             return await self._verify(session, ev, state)
+        if waiting == "fb_text":
+            state.update({"await": "fb_code", "text": ev.text[: feedback.MAX_TEXT]})
+            await chatstate.save(session, ev.chat_id, state)
+            return [Reply(m.FEEDBACK_ASK_CODE, [[self._btn(ev, m.SKIP, "gs")]])]
+        if waiting == "fb_code":
+            return [await self._feedback_finish(session, ev, state, find_code(ev.text))]
+        if waiting == "sv_comment":
+            return [await self._survey_finish(session, ev, state, ev.text)]
         u = self.s.matcher.understand(ev.text)
         await gaps.record(session, u, source="bot")
         if u.intent == "case_status":
@@ -163,15 +171,36 @@ class Conversation:
             return [self._field_page(ev, int(args[0]), int(args[1]))]
         if action == "m" and args:
             return await self._menu_action(session, ev, args[0])
+        if action == "fo" and args and args[0].isdigit():
+            return await self._follow(session, ev, int(args[0]))
+        if action == "uf" and args and (args[0].isdigit() or args[0] == "all"):
+            n = await subscriptions.unfollow(session, chat_id=ev.chat_id,
+                                             case_id=None if args[0] == "all" else int(args[0]))
+            return [Reply(m.UNFOLLOWED.format(n=n), edit=True)]
+        if action == "gc" and args and args[0] in feedback.CATEGORIES:
+            await chatstate.save(session, ev.chat_id, {"await": "fb_text", "category": args[0]})
+            return [Reply(m.FEEDBACK_ASK_TEXT.format(category=feedback.CATEGORIES[args[0]]), edit=True)]
+        if action == "gs":
+            state = await chatstate.load(session, ev.chat_id)
+            if state.get("await") == "fb_code":
+                return [await self._feedback_finish(session, ev, state, None)]
+        if action == "sv" and args and args[0].isdigit():
+            return [await self._survey_start(session, ev, int(args[0]))]
+        if action == "ss" and len(args) == 2 and args[0].isdigit() and args[1] in "12345" and len(args[1]) == 1:
+            return [await self._survey_score(session, ev, int(args[0]), int(args[1]))]
+        if action == "sc":
+            state = await chatstate.load(session, ev.chat_id)
+            if state.get("await") == "sv_comment":
+                return [await self._survey_finish(session, ev, state, None)]
         return [Reply("", toast=m.STALE_BUTTON)]
 
     async def _menu_action(self, session: AsyncSession, ev: Event, item: str) -> list[Reply]:
         if item == "proc":
             return [Reply(m.ASK_PROCEDURE)]
         if item in {"case", "follow"}:
-            return await self._case_prompt(session, ev, "")
+            return await self._case_prompt(session, ev, "", then="follow" if item == "follow" else None)
         if item == "feedback":
-            return [Reply(m.FEEDBACK_HINT)]
+            return await self._feedback_start(session, ev)
         return [self._help(ev)]
 
     # --- checklist --------------------------------------------------------------------
@@ -217,15 +246,19 @@ class Conversation:
         code = decode_payload(payload)
         return await self._case_prompt(session, ev, code or "")
 
-    async def _case_prompt(self, session: AsyncSession, ev: Event, text: str) -> list[Reply]:
+    async def _case_prompt(self, session: AsyncSession, ev: Event, text: str, then: str | None = None) -> list[Reply]:
         code = find_code(text) if text else None
         if not code:
-            await chatstate.save(session, ev.chat_id, {"await": "code"})
+            state = await chatstate.load(session, ev.chat_id)
+            then = then or state.get("then")
+            await chatstate.save(session, ev.chat_id, {"await": "code", "then": then, "verified": state.get("verified", [])})
             return [Reply(m.BAD_CODE if text.strip() else m.ASK_CODE)]
         until = await verification.blocked_until(session, chat_id=ev.chat_id, code=code)
         if until:
             return [self._blocked(until)]
-        await chatstate.save(session, ev.chat_id, {"await": "verify", "code": code})
+        state = await chatstate.load(session, ev.chat_id)
+        await chatstate.save(session, ev.chat_id, {"await": "verify", "code": code, "then": then or state.get("then"),
+                                                   "verified": state.get("verified", [])})
         return [Reply(m.ASK_VERIFY[self.s.settings.verify_by])]
 
     def _blocked(self, until) -> Reply:  # type: ignore[no-untyped-def]
@@ -240,32 +273,99 @@ class Conversation:
             return [self._blocked(until)]
         case = await verification.verify(session, chat_id=ev.chat_id, code=code, answer=ev.text,
                                          verify_by=self.s.settings.verify_by)
-        await chatstate.save(session, ev.chat_id, {"verified": [case.id]} if case else {})
+        verified = list(state.get("verified", []))
         if case is None:
+            await chatstate.save(session, ev.chat_id, {"verified": verified})
             return [Reply(m.VERIFY_FAILED.format(hotline=html.escape(self.s.settings.hotline)))]
-        return [await self._case_card(session, case)]
+        verified = [*verified[-9:], case.id] if case.id not in verified else verified
+        await chatstate.save(session, ev.chat_id, {"verified": verified})
+        card = await self._case_card(session, case)
+        if state.get("then") == "follow":
+            return [card, *await self._follow(session, ev, case.id)]  # type: ignore[arg-type]
+        return [Reply(card.text, [[self._btn(ev, m.FOLLOW_BUTTON, "fo", case.id)]])]
+
+    def _btn(self, ev: Event, text: str, *parts: object) -> Button:
+        return Button(text, pack(ev.chat_id, self.s.secret, *parts))
+
+    async def _follow(self, session: AsyncSession, ev: Event, case_id: int) -> list[Reply]:
+        state = await chatstate.load(session, ev.chat_id)
+        case = await session.get(Case, case_id)
+        if case is None or case_id not in state.get("verified", []):
+            return [Reply(m.NOT_VERIFIED)]
+        created = await subscriptions.follow(session, chat_id=ev.chat_id, case=case, kb=self.s.kb,
+                                             settings=self.s.settings)
+        return [Reply("", toast=m.FOLLOWED_TOAST if created else m.ALREADY_FOLLOWED)]
+
+    async def _my_cases(self, session: AsyncSession, ev: Event) -> Reply:
+        cases = await subscriptions.followed(session, ev.chat_id)
+        if not cases:
+            return Reply(m.NO_FOLLOWS)
+        lines = [m.MY_CASES] + [
+            f"• {html.escape(c.display_code)}: {html.escape(procedure_name(c, self.s.kb))} — <b>{STATUSES[c.status]}</b>"
+            for c in cases]
+        return Reply("\n".join(lines))
+
+    async def _unfollow_menu(self, session: AsyncSession, ev: Event) -> Reply:
+        cases = await subscriptions.followed(session, ev.chat_id)
+        if not cases:
+            return Reply(m.NO_FOLLOWS)
+        rows = [[self._btn(ev, c.display_code, "uf", c.id)] for c in cases[:10]]
+        rows.append([self._btn(ev, m.UNFOLLOW_ALL, "uf", "all")])
+        return Reply(m.UNFOLLOW_PICK, rows)
+
+    # --- feedback ---------------------------------------------------------------------
+
+    async def _feedback_start(self, session: AsyncSession, ev: Event) -> list[Reply]:
+        if ev.kind == "command" and ev.args.strip():
+            fb = await feedback.find(session, ev.args)
+            if fb is None:
+                return [Reply(m.FEEDBACK_NOT_FOUND)]
+            text = m.FEEDBACK_STATE.format(no=html.escape(fb.tracking_no), category=feedback.CATEGORIES[fb.category],
+                                           date=vn_date(fb.created_at.astimezone(self.s.settings.tz).date()),
+                                           state=feedback.STATES.get(fb.status, fb.status))
+            if fb.reply:
+                text += m.FEEDBACK_REPLY.format(reply=html.escape(fb.reply))
+            return [Reply(text)]
+        rows = [[self._btn(ev, label, "gc", key)] for key, label in feedback.CATEGORIES.items()]
+        return [Reply(m.FEEDBACK_PICK, rows)]
+
+    async def _feedback_finish(self, session: AsyncSession, ev: Event, state: dict, code: str | None) -> Reply:
+        fb = await feedback.create(session, chat_id=ev.chat_id, category=state.get("category", "khac"),
+                                   text=state.get("text", ""), case_code=code)
+        await chatstate.save(session, ev.chat_id, {"verified": state.get("verified", [])})
+        return Reply(m.FEEDBACK_DONE.format(no=fb.tracking_no))
+
+    # --- survey -----------------------------------------------------------------------
+
+    def _survey_question(self, ev: Event, i: int, about: str, *, edit: bool) -> Reply:
+        text = m.SURVEY_INTRO.format(about=about, i=i + 1, criterion=survey.CRITERIA[i][1])
+        return Reply(text, [[self._btn(ev, str(v), "ss", i, v) for v in range(1, 6)]], edit=edit)
+
+    async def _survey_start(self, session: AsyncSession, ev: Event, case_id: int | None) -> Reply:
+        case = await session.get(Case, case_id) if case_id else None
+        await chatstate.save(session, ev.chat_id, {"survey": {"case": case.id if case else None, "scores": {}}})
+        about = f" cho hồ sơ {html.escape(case.display_code)}" if case else ""
+        return self._survey_question(ev, 0, about, edit=False)
+
+    async def _survey_score(self, session: AsyncSession, ev: Event, i: int, score: int) -> Reply:
+        state = await chatstate.load(session, ev.chat_id)
+        sv = state.get("survey")
+        if not sv or i != len(sv["scores"]) or i >= len(survey.KEYS):
+            return Reply("", toast=m.STALE_BUTTON)
+        sv["scores"][survey.KEYS[i]] = score
+        if i + 1 < len(survey.KEYS):
+            await chatstate.save(session, ev.chat_id, state)
+            return self._survey_question(ev, i + 1, "", edit=True)
+        state["await"] = "sv_comment"
+        await chatstate.save(session, ev.chat_id, state)
+        return Reply(m.SURVEY_ASK_COMMENT, [[self._btn(ev, m.SKIP, "sc")]], edit=True)
+
+    async def _survey_finish(self, session: AsyncSession, ev: Event, state: dict, comment: str | None) -> Reply:
+        sv = state.get("survey") or {}
+        case = await session.get(Case, sv["case"]) if sv.get("case") else None
+        await survey.save(session, scores=sv.get("scores", {}), comment=(comment or "")[:1000] or None, case=case)
+        await chatstate.save(session, ev.chat_id, {"verified": state.get("verified", [])})
+        return Reply(m.SURVEY_DONE)
 
     async def _case_card(self, session: AsyncSession, case: Case) -> Reply:
-        proc = self.s.kb.get(case.procedure_id)
-        tz = self.s.settings.tz
-        e = html.escape
-        due = case.new_appointment_date or case.appointment_date
-        step = NEXT_STEP[case.status].format(
-            missing=e(", ".join(case.missing_documents) or (case.status_note or "")),
-            office=e(case.office or case.agency), hours=e(self.s.settings.office_hours),
-            new_date=vn_date(due), note=e(case.status_note or ""),
-        )
-        lines = [
-            f"📄 <b>Hồ sơ {e(case.display_code)}</b>",
-            f"Người nộp: {e(mask_name(case.applicant_name))}",
-            f"Thủ tục: {e(proc.name if proc else case.procedure_id)}",
-            f"Ngày nhận: {vn_date(case.received_at.astimezone(tz).date())}",
-            f"Ngày hẹn trả: {vn_date(due)}",
-            f"Trạng thái: <b>{STATUSES[case.status]}</b>",
-            step,
-            "",
-            "<b>Quá trình xử lý</b>",
-        ]
-        for evt in await history(session, case):
-            lines.append(f"• {evt.at.astimezone(tz):%d/%m/%Y %H:%M}: {STATUSES.get(evt.status, evt.status)}")
-        return Reply("\n".join(lines))
+        return Reply(await case_card(session, case, self.s.kb, self.s.settings))

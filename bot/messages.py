@@ -80,3 +80,27 @@ VERIFY_FAILED = (
     "hoặc liên hệ {hotline} ạ."
 )
 TOO_MANY_ATTEMPTS = "Dạ, Anh/Chị đã nhập sai quá nhiều lần. Vui lòng thử lại sau {time} ạ."
+
+FOLLOW_BUTTON = "🔔 Theo dõi hồ sơ này"
+FOLLOWED_TOAST = "Đã bật thông báo cho hồ sơ này."
+ALREADY_FOLLOWED = "Anh/Chị đã theo dõi hồ sơ này rồi ạ."
+NOT_VERIFIED = "Anh/Chị vui lòng tra cứu và xác minh hồ sơ trước khi theo dõi ạ."
+NO_FOLLOWS = "Dạ, Anh/Chị chưa theo dõi hồ sơ nào. Dùng /theodoi kèm mã hồ sơ để nhận thông báo ạ."
+MY_CASES = "<b>Hồ sơ Anh/Chị đang theo dõi</b>"
+UNFOLLOW_PICK = "Anh/Chị chọn hồ sơ muốn dừng nhận thông báo:"
+UNFOLLOW_ALL = "Dừng tất cả"
+UNFOLLOWED = "Dạ, em đã dừng thông báo cho {n} hồ sơ."
+
+FEEDBACK_PICK = "Dạ, Anh/Chị muốn gửi nội dung gì ạ? Vui lòng chọn loại:"
+FEEDBACK_ASK_TEXT = "Anh/Chị vui lòng nhập nội dung <b>{category}</b> (tối đa 2.000 ký tự)."
+FEEDBACK_ASK_CODE = "Nội dung này có liên quan đến hồ sơ nào không ạ? Anh/Chị gõ mã hồ sơ, hoặc bấm Bỏ qua."
+SKIP = "Bỏ qua"
+FEEDBACK_DONE = ("Dạ, em đã chuyển nội dung đến bộ phận tiếp nhận. Mã theo dõi của Anh/Chị là <b>{no}</b>; "
+                 "gõ /gopy {no} để xem tình trạng xử lý.")
+FEEDBACK_STATE = "Góp ý <b>{no}</b> ({category}) gửi ngày {date}: <b>{state}</b>."
+FEEDBACK_REPLY = "\nTrả lời của cơ quan: {reply}"
+FEEDBACK_NOT_FOUND = "Dạ, em không tìm thấy mã góp ý này. Anh/Chị kiểm tra lại giúp em ạ."
+
+SURVEY_INTRO = "<b>Đánh giá mức độ hài lòng</b>{about}\nTiêu chí {i}/6: {criterion}\n(1 = rất không hài lòng, 5 = rất hài lòng)"
+SURVEY_ASK_COMMENT = "Cảm ơn Anh/Chị! Anh/Chị có ý kiến gì thêm không ạ? Gõ ý kiến, hoặc bấm Bỏ qua."
+SURVEY_DONE = "Dạ, em cảm ơn Anh/Chị đã đánh giá. Ý kiến của Anh/Chị giúp cơ quan phục vụ tốt hơn ạ."

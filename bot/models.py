@@ -139,6 +139,7 @@ class Outbox(SQLModel, table=True):
     due_at: dt.datetime = ts(default_factory=utcnow, index=True)
     urgent: bool = False
     status: str = Field(default="pending", max_length=20, index=True)
+    lease_until: dt.datetime | None = ts(default=None)
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=300)
     sent_at: dt.datetime | None = ts(default=None)

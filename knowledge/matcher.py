@@ -142,8 +142,8 @@ class Matcher:
         self.index_of: dict[str, int] = {}
         corpus: list[list[str]] = []
         for p in procedures:
-            texts = [p.name, *p.aliases, *p.keywords]
-            folded = [" ".join(expand(syllables(fold(clean(t))))) for t in texts]
+            texts = [clean(t) for t in (p.name, *p.aliases, *p.keywords)]
+            folded = [" ".join(expand(syllables(fold(t)))) for t in texts]
             toks: list[str] = []
             for f in folded[: 1 + len(p.aliases)]:
                 toks += grams(f.split()) * 2
@@ -151,7 +151,7 @@ class Matcher:
                 toks += grams(f.split())
             toks += grams(expand(syllables(fold(p.field))))
             corpus.append(toks)
-            plain = {w for t in texts for w in syllables(clean(t))}
+            plain = {w for t in texts for w in syllables(t)}
             phrases = [g for g in (set(grams(f.split())) for f in folded) if g]
             self.index_of[p.id] = len(self.entries)
             self.entries.append(_Entry(p, folded[: 1 + len(p.aliases)], plain, phrases, set(toks)))

@@ -21,7 +21,8 @@ def clean(text: str, *, limit: int = MAX_INPUT_CHARS) -> str:
     """NFC, drop control and zero-width characters, collapse spaces, cut to `limit` characters."""
     text = unicodedata.normalize("NFC", text[: limit * 4])
     text = text.translate(_ZERO_WIDTH).translate(_QUOTES)
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    if not text.isprintable():  # printable text has no category-C characters: skip the slow path
+        text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
     return _SPACES.sub(" ", text).strip()[:limit]
 
 
