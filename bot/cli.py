@@ -28,6 +28,8 @@ demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+# CASES-CLI-REGISTRATION
+# API-CLI-REGISTRATION
 
 STATE = {"debug": False}
 
