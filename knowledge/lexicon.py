@@ -17,7 +17,8 @@ ABBREVIATIONS: dict[str, str] = {
     "hkd": "hộ kinh doanh", "gpkd": "giấy phép kinh doanh", "dkkd": "đăng ký kinh doanh",
     "gpxd": "giấy phép xây dựng", "xd": "xây dựng", "tnhh": "trách nhiệm hữu hạn", "ctcp": "công ty cổ phần",
     "dntn": "doanh nghiệp tư nhân", "dn": "doanh nghiệp", "cty": "công ty",
-    "lltp": "lý lịch tư pháp", "llpt": "lý lịch tư pháp", "attp": "an toàn thực phẩm", "vsattp": "an toàn thực phẩm",
+    "ck": "chồng", "vk": "vợ", "ny": "người yêu", "bme": "bố mẹ", "atvstp": "an toàn thực phẩm",
+    "atvsthp": "an toàn thực phẩm", "attt": "an toàn thực phẩm", "lltp": "lý lịch tư pháp", "llpt": "lý lịch tư pháp", "attp": "an toàn thực phẩm", "vsattp": "an toàn thực phẩm",
     "gcn": "giấy chứng nhận", "qsdd": "quyền sử dụng đất", "gpld": "giấy phép lao động", "gxn": "giấy xác nhận",
     "tths": "tình trạng hôn nhân", "xntthn": "xác nhận tình trạng hôn nhân", "dddt": "định danh điện tử",
     "thpt": "trung học phổ thông", "thcs": "trung học cơ sở", "cap2": "cấp hai", "ubnd": "ủy ban nhân dân",
@@ -125,5 +126,17 @@ OUT_OF_SCOPE_TOPICS = [
     "thi tuyển", "vay vốn", "tiền điện", "hóa đơn điện", "tiền nước", "tiêm chủng", "tiêm phòng",
     "thời tiết", "bóng đá", "xổ số", "chứng khoán", "cổ phiếu", "bitcoin", "công thức làm",
     "bảo hiểm xe", "mua bảo hiểm", "đổi tiền", "tòa án", "khởi kiện", "thừa phát lại", "điểm thi",
-    "tuyển sinh", "nghĩa vụ quân sự", "khám bệnh", "giá vàng", "tỷ giá",
+    "tuyển sinh", "nghĩa vụ quân sự", "khám bệnh", "giá vàng", "tỷ giá", "giận dỗi", "chia tay", "tỏ tình",
+    "thất tình", "crush", "hẹn hò", "tán gái", "bảo hiểm ô tô", "bảo hiểm xe máy",
 ]
+
+# A foreign element is what separates several procedures from their siblings (khai sinh, kết hôn).
+# Citizens name the country instead: "chồng Hàn", "bố là người Mỹ", "cưới ở Nhật".
+COUNTRIES = [
+    "hàn quốc", "hàn", "trung quốc", "tàu", "đài loan", "nhật bản", "nhật", "mỹ", "hoa kỳ", "pháp", "đức", "úc",
+    "nga", "campuchia", "thái lan", "singapore", "canada", "anh quốc", "hà lan", "malaysia", "indonesia",
+    "philippines", "ấn độ", "tây", "ngoại quốc", "châu âu", "new zealand", "séc", "ba lan", "việt kiều",
+]
+FOREIGN_PERSON = ["người", "chồng", "vợ", "bố", "mẹ", "cha", "ba", "bạn trai", "bạn gái", "người yêu", "ny",
+                  "quốc tịch", "là người", "chồng người", "vợ người", "bố người", "mẹ người", "con lai"]
+FOREIGN_PLACE = ["ở", "tại", "bên", "sang"]

@@ -25,10 +25,10 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from knowledge.codes import find_code
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from knowledge.lexicon import (
-    ABBREVIATIONS, CASE_PAST, CASE_SUBMITTED, CASE_WAITING, FACET_CUES, FACET_ORDER, FILLERS, INTENT_CUES,
+    ABBREVIATIONS, CASE_PAST, COUNTRIES, FOREIGN_PERSON, FOREIGN_PLACE, CASE_SUBMITTED, CASE_WAITING, FACET_CUES, FACET_ORDER, FILLERS, INTENT_CUES,
     OUT_OF_SCOPE_TOPICS,
 )
 from knowledge.schema import Procedure
@@ -102,6 +102,54 @@ def expand(tokens: Sequence[str]) -> list[str]:
     return out
 
 
+_ONSETS = [("ch", "tr"), ("tr", "ch"), ("s", "x"), ("x", "s"), ("d", "gi"), ("gi", "d"), ("r", "d"), ("d", "r"),
+           ("gi", "r"), ("l", "n"), ("n", "l")]
+_CODAS = [("m", "n"), ("n", "m"), ("ng", "n"), ("n", "ng"), ("c", "t"), ("t", "c"), ("nh", "n"), ("ch", "t")]
+
+
+def confusions(syllable: str) -> list[str]:
+    """Common Vietnamese spelling confusions of one folded syllable ('chu' -> 'tru', 'hom' -> 'hon')."""
+    out = []
+    for a, b in _ONSETS:
+        if syllable.startswith(a) and not (a == "n" and syllable.startswith(("ng", "nh"))) and not (a == "d" and syllable.startswith("di")):
+            out.append(b + syllable[len(a):])
+    for a, b in _CODAS:
+        if syllable.endswith(a) and not (a == "n" and syllable.endswith(("ng", "nh"))):
+            out.append(syllable[: -len(a)] + b)
+    return out
+
+
+_COUNTRY = [tuple(fold(c).split()) for c in COUNTRIES]
+_PERSON = {tuple(fold(p).split()) for p in FOREIGN_PERSON}
+_PLACE = {fold(p) for p in FOREIGN_PLACE}
+
+
+def foreign_hint(tokens: Sequence[str]) -> list[str]:
+    """Extra words when a foreign country follows a person ('chồng Hàn') or a place word ('cưới ở Nhật')."""
+    for i in range(1, len(tokens)):
+        for country in _COUNTRY:
+            if tuple(tokens[i : i + len(country)]) != country:
+                continue
+            before = [tuple(tokens[max(0, i - n) : i]) for n in (1, 2)]
+            if any(b in _PERSON for b in before):
+                return ["nguoi", "nuoc", "ngoai"]
+            if tokens[i - 1] in _PLACE:
+                return ["o", "nuoc", "ngoai"]
+    return []
+
+
+_TELEX_MARKS = [("dd", "d"), ("aa", "a"), ("aw", "a"), ("ee", "e"), ("oo", "o"), ("ow", "o"), ("uw", "u"), ("w", "u")]
+
+
+def untelex(tok: str) -> str:
+    """Undo unconverted Telex typing ('ddaauf' -> 'dau', 'sor' -> 'so'): drop the tone key, fold the marks."""
+    if len(tok) > 2 and tok[-1] in _TELEX:
+        tok = tok[:-1]
+    for a, b in _TELEX_MARKS:
+        tok = tok.replace(a, b)
+    return tok
+
+
 def padded(tokens: Sequence[str]) -> str:
     """' a b c ': a phrase ' b c ' occurs as whole syllables exactly when it is a substring."""
     return f" {' '.join(tokens)} "
@@ -168,27 +216,45 @@ class Matcher:
     # --- normalisation -----------------------------------------------------------------
 
     def _near(self, tok: str, max_dist: int) -> list[str]:
-        hits = process.extract(tok, self.unigrams, scorer=Levenshtein.distance, score_cutoff=max_dist, limit=8)
+        hits = process.extract(tok, self.unigrams, scorer=OSA.distance, score_cutoff=max_dist, limit=8)
         return [h[0] for h in sorted(hits, key=lambda h: h[1])]
 
     def _fix_typo(self, toks: list[str], i: int) -> str:
         """Fix one syllable: Telex leftovers, non-syllables, and valid syllables that break a known bigram."""
         tok = toks[i]
-        if tok in self._unigram_set or len(tok) < 2 or tok.isdigit():
+        if len(tok) < 2 or tok.isdigit():
             return tok
+        if tok in self._unigram_set:
+            return self._fix_in_context(toks, i, known=True)
         if tok[-1] in _TELEX and tok[:-1] in self._unigram_set:
             return tok[:-1]
+        plain = untelex(tok)
+        if plain != tok and plain in self._unigram_set:
+            return plain
         if not _SYLLABLE.match(tok):
             near = self._near(tok, 2 if len(tok) > 4 else 1)
             return near[0] if near else tok
+        return self._fix_in_context(toks, i)
+
+    def _fix_in_context(self, toks: list[str], i: int, *, known: bool = False) -> str:
+        """A real syllable in the wrong place ('kết hôm', 'thường chú'): when it forms no known bigram with
+        its neighbours but a close syllable does, take that one. For syllables the knowledge base knows,
+        only the usual spelling confusions (ch/tr, s/x, d/gi/r, l/n, final m/n, n/ng, c/t) are tried."""
+        tok = toks[i]
         prev, nxt = (toks[i - 1] if i else None), (toks[i + 1] if i + 1 < len(toks) else None)
-        for cand in self._near(tok, 1):
-            if (prev and f"{prev}_{cand}" in self.vocab) or (nxt and f"{cand}_{nxt}" in self.vocab):
+        if (prev and f"{prev}_{tok}" in self.vocab) or (nxt and f"{tok}_{nxt}" in self.vocab):
+            return tok
+        cands = [c for c in confusions(tok) if c in self._unigram_set] if known else self._near(tok, 1)
+        for cand in cands:
+            if (prev and prev not in _FILLERS and f"{prev}_{cand}" in self.vocab) or (
+                nxt and nxt not in _FILLERS and f"{cand}_{nxt}" in self.vocab
+            ):
                 return cand
         return tok
 
     def _repair(self, toks: list[str]) -> list[str]:
-        return [self._fix_typo(toks, i) for i in range(len(toks))]
+        fixed = [self._fix_typo(toks, i) for i in range(len(toks))]
+        return fixed + foreign_hint(fixed)
 
     def tokens(self, text: str) -> list[str]:
         """Folded, expanded, typo-fixed syllables: what the ranking sees."""

@@ -14,9 +14,9 @@ from knowledge.text import clean, fold
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "questions.tsv"
 
-# Floors measured on the `measure` split (written by a different author than the `tune` split).
-# The targets of issue #4 are higher (top-1 95%, top-3 99%, facet 90%); these floors stop regressions.
-FLOORS = {"top1": 0.93, "top3": 0.97, "facet": 0.85, "out_of_scope": 0.9, "intents": 0.9}
+# On the `measure` split (written by a different author than the `tune` split). Top-1 and out-of-scope are
+# issue #4's targets; top-3 (target 99%) and facet (target 90%) are held at what is reached so far.
+FLOORS = {"top1": 0.95, "top3": 0.985, "facet": 0.88, "out_of_scope": 0.9, "intents": 0.9}
 MAX_CONFIDENT_WRONG = 0.02
 
 
@@ -51,6 +51,10 @@ def test_reads_questions_however_they_are_typed(matcher: Matcher) -> None:
         "LỆ PHÍ ĐĂNG KÝ KẾT HÔN": ("ho-tich.dang-ky-ket-hon", "fee"),
         unicodedata.normalize("NFD", "đăng ký tạm trú mất mấy ngày"): ("cu-tru.dang-ky-tam-tru", "time"),
         "dang kys khai sinh cho con": ("ho-tich.dang-ky-khai-sinh", "documents"),
+        "lamf sor ddor lan ddaauf can gi": ("dat-dai.cap-gcn-lan-dau", "documents"),  # unconverted Telex
+        "xoá thường chú mấy ngày thì xong": ("cu-tru.xoa-dang-ky-thuong-tru", "time"),  # ch/tr confusion
+        "đăng kí kết hôm mất bao nhiêu tiền": ("ho-tich.dang-ky-ket-hon", "fee"),  # final m/n confusion
+        "ck em người Trung Quốc, con sinh ở VN làm khai sinh cần gì": ("ho-tich.khai-sinh-yeu-to-nuoc-ngoai", "documents"),
     }
     for question, (expected, facet) in cases.items():
         u = matcher.understand(question)
