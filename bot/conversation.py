@@ -10,15 +10,21 @@ import html
 import logging
 import math
 import uuid
+from dataclasses import replace
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import cards, chatstate, feedback, gaps, messages as m, subscriptions, survey, verification
+from bot import cards, chatstate, feedback, gaps, messages as m, outbox, subscriptions, survey, verification
 from bot.callbacks import pack, proc_key, unpack
 from bot.case_view import case_card, procedure_name
 from bot.cases import STATUSES
 from bot.dates import vn_date
 from bot.db import session_scope
+from bot.erasure import erase_chat
+from bot.flood import FloodGuard
 from bot.events import Button, Event, Reply
 from bot.models import Case
 from bot.services import Services
@@ -26,12 +32,15 @@ from knowledge.codes import decode_payload, find_code
 from knowledge.schema import Procedure
 
 log = logging.getLogger(__name__)
+MAX_TEXT = 4096  # Telegram's own limit; anything longer is cut before any work
+DB_ERRORS = (OperationalError, DBAPIError, OSError, ConnectionError, TimeoutError)
 PAGE = 8
 
 
 class Conversation:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, *, flood: FloodGuard | None = None) -> None:
         self.s = services
+        self.flood = flood or FloodGuard()
         self.by_key = {proc_key(p.id): p for p in services.kb.procedures}
         self.fields = services.kb.fields()
 
@@ -39,13 +48,36 @@ class Conversation:
 
     async def handle(self, event: Event) -> list[Reply]:
         """Never raises: an unexpected error becomes one polite line with a reference."""
+        event = replace(event, text=event.text[:MAX_TEXT], args=event.args[:MAX_TEXT])
+        verdict = self.flood.check(event.chat_id)
+        if verdict != "ok":
+            return [Reply(m.FLOOD)] if verdict == "warn" else []
         try:
             async with session_scope(self.s.engine) as session:
                 return await self._dispatch(session, event)
+        except DB_ERRORS:
+            log.warning("database unavailable; answering %s event without it", event.kind)
+            return self._without_database(event)
         except Exception:  # noqa: BLE001 — the citizen gets a line, the log gets the trace
             ref = uuid.uuid4().hex[:8]
             log.exception("error handling %s event (ref %s)", event.kind, ref)
             return [Reply(m.ERROR.format(ref=ref))]
+
+    def _without_database(self, ev: Event) -> list[Reply]:
+        """The knowledge base lives in memory, so procedure questions are still answered while the database
+        is down; anything that needs stored state says politely that it is unavailable."""
+        if ev.kind == "text":
+            u = self.s.matcher.understand(ev.text)
+            if u.intent == "procedure" and u.confident:
+                return [self._answer(ev, self.s.kb.get(u.matches[0].id), u.facet)]  # type: ignore[arg-type]
+            if u.intent == "out_of_scope":
+                return [Reply(m.OUT_OF_SCOPE.format(hotline=html.escape(self.s.settings.hotline)))]
+        if ev.kind == "callback":
+            parts = unpack(ev.callback or "", ev.chat_id, self.s.secret)
+            proc = self.by_key.get(parts[1]) if parts and len(parts) == 3 else None
+            if parts and parts[0] in {"f", "p"} and proc and parts[2] in cards.FACETS:
+                return [self._answer(ev, proc, parts[2])]
+        return [Reply(m.DB_DOWN)]
 
     async def _dispatch(self, session: AsyncSession, ev: Event) -> list[Reply]:
         if ev.kind == "command":
@@ -84,6 +116,10 @@ class Conversation:
             return await self._feedback_start(session, ev)
         if cmd == "danhgia":
             return [await self._survey_start(session, ev, None)]
+        if cmd == "xoadulieu":
+            return [Reply(m.ERASE_CONFIRM, [[self._btn(ev, m.ERASE_YES, "xd", "y"), self._btn(ev, m.ERASE_NO, "xd", "n")]])]
+        if cmd in {"thongke", "khoangtrong"} and ev.user_id in self.s.settings.staff_user_ids:
+            return [await (self._staff_stats(session) if cmd == "thongke" else self._staff_gaps(session))]
         return [Reply(m.UNKNOWN_COMMAND)]
 
     def _menu(self, ev: Event) -> list[list[Button]]:
@@ -188,6 +224,12 @@ class Conversation:
             return [await self._survey_start(session, ev, int(args[0]))]
         if action == "ss" and len(args) == 2 and args[0].isdigit() and args[1] in "12345" and len(args[1]) == 1:
             return [await self._survey_score(session, ev, int(args[0]), int(args[1]))]
+        if action == "xd" and args:
+            if args[0] != "y":
+                return [Reply(m.ERASE_KEPT, edit=True)]
+            done = await erase_chat(session, ev.chat_id)
+            return [Reply(m.ERASE_DONE.format(follows=done.follows, checklists=done.checklists,
+                                              feedback=done.feedback_links, pending=done.pending_messages), edit=True)]
         if action == "sc":
             state = await chatstate.load(session, ev.chat_id)
             if state.get("await") == "sv_comment":
@@ -312,6 +354,20 @@ class Conversation:
         rows = [[self._btn(ev, c.display_code, "uf", c.id)] for c in cases[:10]]
         rows.append([self._btn(ev, m.UNFOLLOW_ALL, "uf", "all")])
         return Reply(m.UNFOLLOW_PICK, rows)
+
+    # --- staff -----------------------------------------------------------------------
+
+    async def _staff_stats(self, session: AsyncSession) -> Reply:
+        rows = (await session.exec(select(Case.status, func.count()).group_by(Case.status))).all()
+        cases = "\n".join(f"• {STATUSES.get(st, st)}: {n}" for st, n in rows) or "• (chưa có)"
+        box = ", ".join(f"{k}: {v}" for k, v in sorted((await outbox.counts(session)).items())) or "0"
+        return Reply(m.STAFF_STATS.format(cases=cases, outbox=html.escape(box)))
+
+    async def _staff_gaps(self, session: AsyncSession) -> Reply:
+        rows = await gaps.top_gaps(session, limit=15)
+        if not rows:
+            return Reply(m.STAFF_NO_GAPS)
+        return Reply(m.STAFF_GAPS.format(rows="\n".join(f"{g.count}× {html.escape(g.text)}" for g in rows)))
 
     # --- feedback ---------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ HELP = (
     "• /tracuu: tra cứu tình trạng hồ sơ bằng mã trên giấy biên nhận.\n"
     "• /theodoi: nhận thông báo khi hồ sơ có kết quả; /hosocuatoi, /huytheodoi.\n"
     "• /gopy: gửi góp ý, phản ánh; /danhgia: đánh giá mức độ hài lòng.\n"
+    "• /xoadulieu: xóa dữ liệu của Anh/Chị trong cuộc trò chuyện này.\n"
     "• /huy: dừng thao tác đang làm.\n"
     "Đường dây nóng: {hotline}."
 )
@@ -104,3 +105,17 @@ FEEDBACK_NOT_FOUND = "Dạ, em không tìm thấy mã góp ý này. Anh/Chị ki
 SURVEY_INTRO = "<b>Đánh giá mức độ hài lòng</b>{about}\nTiêu chí {i}/6: {criterion}\n(1 = rất không hài lòng, 5 = rất hài lòng)"
 SURVEY_ASK_COMMENT = "Cảm ơn Anh/Chị! Anh/Chị có ý kiến gì thêm không ạ? Gõ ý kiến, hoặc bấm Bỏ qua."
 SURVEY_DONE = "Dạ, em cảm ơn Anh/Chị đã đánh giá. Ý kiến của Anh/Chị giúp cơ quan phục vụ tốt hơn ạ."
+
+FLOOD = "Dạ, Anh/Chị gửi nhanh quá, em xin phép tạm dừng trả lời trong ít phút rồi Anh/Chị hỏi tiếp nhé."
+DB_DOWN = ("Dạ, hệ thống tra cứu hồ sơ đang tạm gián đoạn. Anh/Chị vui lòng thử lại sau ít phút; "
+           "các câu hỏi về thủ tục em vẫn trả lời được ạ.")
+ERASE_CONFIRM = ("Anh/Chị có chắc muốn xóa dữ liệu của cuộc trò chuyện này không? Em sẽ xóa: các hồ sơ đang theo dõi, "
+                 "danh sách chuẩn bị hồ sơ, trạng thái trò chuyện và liên kết giữa Anh/Chị với các góp ý đã gửi.")
+ERASE_YES = "🗑 Xóa dữ liệu"
+ERASE_NO = "Không xóa"
+ERASE_DONE = ("Dạ, em đã xóa: {follows} hồ sơ theo dõi, {checklists} danh sách chuẩn bị hồ sơ, {feedback} liên kết góp ý, "
+              "{pending} thông báo chưa gửi, và trạng thái trò chuyện.")
+ERASE_KEPT = "Dạ, em giữ nguyên dữ liệu ạ."
+STAFF_STATS = "<b>Thống kê</b>\nHồ sơ theo trạng thái:\n{cases}\nThông báo: {outbox}"
+STAFF_GAPS = "<b>Câu hỏi chưa trả lời được (nhiều nhất)</b>\n{rows}"
+STAFF_NO_GAPS = "Chưa có câu hỏi nào chưa trả lời được."

@@ -83,8 +83,116 @@ async def test_unsupported_messages_and_errors_get_one_polite_line(settings, kb,
     conv = _conv(settings, kb, matcher, engine)
     [sticker] = await conv.handle(Event(7, "unsupported"))
     assert "tin nhắn chữ" in sticker.text
-    unmigrated = make_engine(settings, url=f"sqlite+aiosqlite:///{settings.data_dir}/no-tables.db")
-    broken = Conversation(Services(settings, kb, matcher, unmigrated))
+
+    class FailingMatcher:
+        def understand(self, text: str) -> None:
+            raise RuntimeError("planted failure with personal data 0912345678")
+
+    broken = Conversation(Services(settings, kb, FailingMatcher(), engine))  # type: ignore[arg-type]
     [err] = await broken.handle(Event(7, "text", text="làm căn cước"))
-    await unmigrated.dispose()
     assert err.text.startswith("Dạ, em xin lỗi, hệ thống") and "Traceback" not in err.text
+    assert "0912345678" not in err.text and "RuntimeError" not in err.text
+
+
+async def test_flood_gets_one_line_then_silence(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
+    from bot.flood import FloodGuard
+
+    clock = {"t": 0.0}
+    conv = Conversation(Services(settings, kb, matcher, engine), flood=FloodGuard(limit=3, clock=lambda: clock["t"]))
+    replies = [await conv.handle(Event(11, "text", text="chào ad")) for _ in range(6)]
+    assert [len(r) for r in replies[:3]] == [1, 1, 1]
+    assert replies[3][0].text.startswith("Dạ, Anh/Chị gửi nhanh quá") and replies[4] == [] and replies[5] == []
+    assert len(await conv.handle(Event(12, "text", text="chào ad"))) == 1  # other chats are not affected
+    clock["t"] += 600
+    assert len(await conv.handle(Event(11, "text", text="chào ad"))) == 1
+
+
+async def test_questions_are_answered_while_the_database_is_down(settings, kb, matcher) -> None:  # type: ignore[no-untyped-def]
+    down = make_engine(settings, url="postgresql+psycopg://postgres@127.0.0.1:1/none")
+    conv = Conversation(Services(settings, kb, matcher, down))
+    [answer] = await conv.handle(Event(7, "text", text="lệ phí cấp hộ chiếu bao nhiêu"))
+    assert "hộ chiếu" in answer.text and "Phí, lệ phí" in answer.text
+    [facet] = await conv.handle(Event(7, "callback", callback=answer.buttons[0][0].data))
+    assert facet.text.startswith("📄")
+    [lookup] = await conv.handle(Event(7, "command", command="tracuu", args="000.00.15.H57-251120-0001"))
+    assert "tạm gián đoạn" in lookup.text
+    await down.dispose()
+
+
+async def test_erase_my_data_after_confirmation(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
+    from sqlmodel import select
+
+    from bot.models import ChatState, Checklist, Feedback, Subscription
+
+    async with session_scope(engine) as s:
+        cases = await demo.seed(session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=2,
+                                today=dt.date(2026, 11, 25))
+    conv = _conv(settings, kb, matcher, engine)
+    await conv.handle(Event(21, "command", command="theodoi", args=cases[0].code))
+    replies = await conv.handle(Event(21, "text", text=cases[0].phone_last4))
+    assert any(r.toast for r in replies)
+    [card] = await conv.handle(Event(21, "text", text="đăng ký tạm trú cần giấy tờ gì"))
+    [cl] = await conv.handle(Event(21, "callback", callback=card.buttons[-1][-1].data))
+    await conv.handle(Event(21, "callback", callback=cl.buttons[0][0].data))
+    [ask] = await conv.handle(Event(21, "command", command="xoadulieu"))
+    [done] = await conv.handle(Event(21, "callback", callback=ask.buttons[0][0].data))
+    assert "1 hồ sơ theo dõi" in done.text and "1 danh sách" in done.text
+    async with session_scope(engine) as s:
+        for model in (Subscription, Checklist, ChatState):
+            assert not (await s.exec(select(model).where(model.chat_id == 21))).all(), model  # type: ignore[attr-defined]
+        assert not (await s.exec(select(Feedback).where(Feedback.chat_id == 21))).all()
+
+
+async def test_staff_commands_only_for_allowed_users(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
+    staff = settings.model_copy(update={"staff_user_ids": [99]})
+    conv = Conversation(Services(staff, kb, matcher, engine))
+    await conv.handle(Event(5, "text", text="bảo hiểm ô tô hãng nào tốt"))
+    [denied] = await conv.handle(Event(5, "command", command="khoangtrong", user_id=5))
+    assert "chưa hiểu lệnh" in denied.text
+    [gaps] = await conv.handle(Event(5, "command", command="khoangtrong", user_id=99))
+    assert "bảo hiểm ô tô" in gaps.text
+    [stats] = await conv.handle(Event(5, "command", command="thongke", user_id=99))
+    assert stats.text.startswith("<b>Thống kê</b>")
+
+
+async def test_follow_feedback_and_survey_flows(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
+    from sqlmodel import select
+
+    from bot.models import Feedback, SurveyResponse
+
+    async with session_scope(engine) as s:
+        cases = await demo.seed(session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=3,
+                                today=dt.date(2026, 11, 25))
+    conv = _conv(settings, kb, matcher, engine)
+    [none] = await conv.handle(Event(31, "command", command="hosocuatoi"))
+    assert "chưa theo dõi" in none.text
+    await conv.handle(Event(31, "command", command="tracuu", args=cases[1].code))
+    [card] = await conv.handle(Event(31, "text", text=cases[1].phone_last4))
+    [followed] = await conv.handle(Event(31, "callback", callback=card.buttons[0][0].data))
+    assert followed.toast
+    [mine] = await conv.handle(Event(31, "command", command="hosocuatoi"))
+    assert cases[1].code in mine.text
+    [menu] = await conv.handle(Event(31, "command", command="huytheodoi"))
+    [stopped] = await conv.handle(Event(31, "callback", callback=menu.buttons[0][0].data))
+    assert "1 hồ sơ" in stopped.text
+    # feedback with a tracking number
+    [cats] = await conv.handle(Event(31, "command", command="gopy"))
+    await conv.handle(Event(31, "callback", callback=cats.buttons[1][0].data))
+    [ask_code] = await conv.handle(Event(31, "text", text="Cán bộ tiếp nhận nói chuyện chưa lịch sự <b>"))
+    [done] = await conv.handle(Event(31, "callback", callback=ask_code.buttons[0][0].data))
+    number = done.text.split("<b>")[1].split("</b>")[0]
+    [state] = await conv.handle(Event(31, "command", command="gopy", args=number.lower()))
+    assert "Đã tiếp nhận" in state.text
+    # satisfaction survey: six criteria, then a comment
+    [q] = await conv.handle(Event(31, "command", command="danhgia"))
+    for i in range(6):
+        assert f"Tiêu chí {i + 1}/6" in q.text
+        [q] = await conv.handle(Event(31, "callback", callback=q.buttons[0][i % 5].data))
+    [thanks] = await conv.handle(Event(31, "text", text="Cán bộ nhiệt tình"))
+    assert "cảm ơn" in thanks.text
+    async with session_scope(engine) as s:
+        fb = (await s.exec(select(Feedback))).one()
+        sv = (await s.exec(select(SurveyResponse))).one()
+    assert fb.category == "can-bo" and "<b>" in fb.text
+    assert sv.scores == {"access": 1, "reception": 2, "information": 3, "staff": 4, "result": 5, "feedback": 1}
+    assert sv.comment == "Cán bộ nhiệt tình"
