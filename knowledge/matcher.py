@@ -46,6 +46,7 @@ def _phrases(words: Iterable[str]) -> list[str]:
 
 _ABBR = {tuple(k.split()): tuple(fold(v).split()) for k, v in ((fold(k), v) for k, v in ABBREVIATIONS.items())}
 _ABBR_MAX = max(len(k) for k in _ABBR)
+_ABBR_FIRST = {k[0] for k in _ABBR}
 _FILLERS = {fold(w) for w in FILLERS}
 _FACET_PHRASES = {f: _phrases(ws) for f, ws in FACET_CUES.items()}
 _INTENT_PHRASES = {i: _phrases(ws) for i, ws in INTENT_CUES.items()}
@@ -90,6 +91,10 @@ def expand(tokens: Sequence[str]) -> list[str]:
     out: list[str] = []
     i = 0
     while i < len(tokens):
+        if tokens[i] not in _ABBR_FIRST:
+            out.append(tokens[i])
+            i += 1
+            continue
         for n in range(min(_ABBR_MAX, len(tokens) - i), 0, -1):
             rep = _ABBR.get(tuple(tokens[i : i + n]))
             if rep is not None:
@@ -174,11 +179,13 @@ def detect_facet(text: str, ignore: str = "") -> str | None:
 
 @dataclass
 class _Entry:
+    """Per procedure, as tuples of interned strings: at 10,000 procedures sets would cost several times more."""
+
     proc: Procedure
     aliases_folded: list[str]
-    plain_words: set[str]
-    phrases: list[set[str]]
-    vocab: set[str]
+    plain_words: tuple[str, ...]
+    phrases: list[tuple[str, ...]]
+    vocab: tuple[str, ...]
 
 
 class Matcher:
@@ -189,6 +196,8 @@ class Matcher:
         self.entries: list[_Entry] = []
         self.index_of: dict[str, int] = {}
         corpus: list[list[str]] = []
+        interned: dict[str, str] = {}
+        intern = lambda xs: [interned.setdefault(x, x) for x in xs]  # noqa: E731
         for p in procedures:
             texts = [clean(t) for t in (p.name, *p.aliases, *p.keywords)]
             folded = [" ".join(expand(syllables(fold(t)))) for t in texts]
@@ -198,11 +207,12 @@ class Matcher:
             for f in folded[1 + len(p.aliases) :]:
                 toks += grams(f.split())
             toks += grams(expand(syllables(fold(p.field))))
+            toks = intern(toks)
             corpus.append(toks)
-            plain = {w for t in texts for w in syllables(t)}
-            phrases = [g for g in (set(grams(f.split())) for f in folded) if g]
+            plain = tuple(intern(sorted({w for t in texts for w in syllables(t)})))
+            phrases = [tuple(intern(sorted(g))) for g in (set(grams(f.split())) for f in folded) if g]
             self.index_of[p.id] = len(self.entries)
-            self.entries.append(_Entry(p, folded[: 1 + len(p.aliases)], plain, phrases, set(toks)))
+            self.entries.append(_Entry(p, folded[: 1 + len(p.aliases)], plain, phrases, tuple(sorted(set(toks)))))
         self.bm25 = bm25s.BM25()
         self.bm25.index(corpus, show_progress=False)
         self.vocab = self.bm25.vocab_dict
@@ -290,10 +300,10 @@ class Matcher:
         for i in idx:
             entry = self.entries[i]
             fz = max(fuzz.ratio(q_folded, a) for a in entry.aliases_folded) / 100
-            cov = self._coverage(q_content_grams, entry.vocab)
-            accent = len(plain_q & entry.plain_words) / max(1, len(plain_q)) if plain_q != set(content) else 0.0
+            cov = self._coverage(q_content_grams, set(entry.vocab))
+            accent = len(plain_q.intersection(entry.plain_words)) / max(1, len(plain_q)) if plain_q != set(content) else 0.0
             q_set = set(q)
-            phrase = max((len(ph & q_set) / len(ph) for ph in entry.phrases), default=0.0)
+            phrase = max((sum(g in q_set for g in ph) / len(ph) for ph in entry.phrases), default=0.0)
             score = 0.4 * phrase + 0.2 * (scores[i] / top) + 0.2 * cov + 0.15 * fz + 0.05 * accent
             out.append(Match(entry.proc.id, entry.proc.name, round(float(min(1.0, score)), 4)))
         out.sort(key=lambda m: -m.score)

@@ -110,3 +110,11 @@ def test_receipt_codes_round_trip(a: int, b: int, c: int, h: int, d: int, n: int
     assert normalize_code(typed) == normalize_code(printed)
     payload = encode_payload(printed)
     assert payload and len(payload) <= 64 and decode_payload(payload) == printed
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x1FFF), max_size=80))
+def test_fast_diacritic_folding_matches_unicode_decomposition(text: str) -> None:
+    from knowledge.text import _strip_slow, strip_diacritics
+
+    assert strip_diacritics(text) == _strip_slow(text)
