@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import logging
 import math
+import traceback
 import uuid
 from dataclasses import replace
 
@@ -58,9 +59,11 @@ class Conversation:
         except DB_ERRORS:
             log.warning("database unavailable; answering %s event without it", event.kind)
             return self._without_database(event)
-        except Exception:  # noqa: BLE001 — the citizen gets a line, the log gets the trace
+        except Exception as exc:  # noqa: BLE001 — the citizen gets a line, the log gets the trace
             ref = uuid.uuid4().hex[:8]
-            log.exception("error handling %s event (ref %s)", event.kind, ref)
+            # the exception's message may quote what the citizen typed: log its type and stack only
+            log.error("error handling %s event (ref %s): %s\n%s", event.kind, ref, type(exc).__name__,
+                      "".join(traceback.format_tb(exc.__traceback__)))
             return [Reply(m.ERROR.format(ref=ref))]
 
     def _without_database(self, ev: Event) -> list[Reply]:
