@@ -2,60 +2,141 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
+import re
+from collections.abc import Awaitable, Callable
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from bot import retention
 from bot.conversation import Conversation
+from bot.db import DB_ERRORS, session_scope
+from bot.dispatcher import Dispatcher, RateLimiter
+from bot.flood import FloodGuard
+from bot.logs import setup_logging
 from bot.events import Event, Reply
 from bot.services import Services, build_services
 from bot.settings import Settings
+from handlers.sender import TelegramSender
 
 log = logging.getLogger(__name__)
 LIMIT = 4096
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]  # all the bot handles
 COMMANDS = [
     ("start", "Bắt đầu, menu chính"), ("help", "Hướng dẫn sử dụng"), ("linhvuc", "Thủ tục theo lĩnh vực"),
-    ("tracuu", "Tra cứu hồ sơ"), ("huy", "Dừng thao tác đang làm"),
+    ("tracuu", "Tra cứu hồ sơ"), ("theodoi", "Nhận thông báo về hồ sơ"), ("hosocuatoi", "Hồ sơ đang theo dõi"),
+    ("huytheodoi", "Dừng nhận thông báo"), ("gopy", "Gửi góp ý, phản ánh"), ("danhgia", "Đánh giá mức độ hài lòng"),
+    ("xoadulieu", "Xóa dữ liệu của tôi"), ("huy", "Dừng thao tác đang làm"),
 ]
+RETRIES = 2
+
+
+_ATOM = re.compile(r"<[^<>]+>|&#?\w+;|.", re.S)  # a tag, an HTML entity, or one character
+_TAG_NAME = re.compile(r"<(/?)([a-zA-Z][\w-]*)")
+_TAGS = re.compile(r"<[^<>]+>")
+
+
+def _units(s: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units), so emoji count double."""
+    return len(s.encode("utf-16-le")) // 2
+
+
+def _after(stack: list[tuple[str, str]], atom: str) -> list[tuple[str, str]]:
+    m = _TAG_NAME.match(atom) if atom.startswith("<") else None
+    if not m:
+        return stack
+    closing, name = m.group(1), m.group(2).lower()
+    if not closing:
+        return [*stack, (name, atom)]
+    for k in range(len(stack) - 1, -1, -1):
+        if stack[k][0] == name:
+            return stack[:k] + stack[k + 1 :]
+    return stack
+
+
+def _closers(stack: list[tuple[str, str]]) -> str:
+    return "".join(f"</{name}>" for name, _ in reversed(stack))
 
 
 def split_text(text: str, limit: int = LIMIT) -> list[str]:
-    """Split at line boundaries so no message exceeds Telegram's limit."""
-    parts, current = [], ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            parts.append(line[:limit])
-            line = line[limit:]
-        if len(current) + len(line) + 1 > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = f"{current}\n{line}" if current else line
-    if current:
-        parts.append(current)
-    return parts or [""]
+    """Split Telegram HTML into messages of at most `limit` units, in order, none empty.
+
+    Cuts at a line break when it can, else at a space, else anywhere; never inside a tag or an
+    entity; tags open at a cut are closed at the end of one part and reopened at the next.
+    """
+    if _units(text) <= limit:
+        return [text]
+    atoms = _ATOM.findall(text)
+    parts: list[str] = []
+    stack: list[tuple[str, str]] = []
+    i = 0
+    while i < len(atoms):
+        while i < len(atoms) and atoms[i] in ("\n", " "):
+            i += 1  # a part does not start with the break it was cut at
+        if i == len(atoms):
+            break
+        head = "".join(tag for _, tag in stack)
+        size, cur, j = _units(head), stack, i
+        cuts: dict[str, tuple[int, list[tuple[str, str]], int]] = {}
+        while j < len(atoms):
+            nxt = _after(cur, atoms[j])
+            if size + _units(atoms[j]) + _units(_closers(nxt)) > limit and j > i:
+                break
+            size, cur, j = size + _units(atoms[j]), nxt, j + 1
+            if atoms[j - 1] in ("\n", " "):
+                cuts[atoms[j - 1]] = (j, cur, size)
+        if j < len(atoms):  # prefer a line break in the second half, then a space, then any line break
+            line, space = cuts.get("\n"), cuts.get(" ")
+            cut = line if line and (line[2] >= limit // 2 or not space) else space
+            if cut:
+                j, cur = cut[0], cut[1]
+        body = "".join(atoms[i:j]).rstrip()
+        if _TAGS.sub("", body).strip():
+            parts.append(head + body + _closers(cur))
+        stack, i = cur, j
+    return parts or [text[:limit]]
 
 
-def to_event(update: Update) -> Event | None:
+def to_event(update: Update, bot_username: str | None = None) -> Event | None:
+    """The core event for an update, or None when the bot should stay silent.
+
+    Silent for: channels, other bots, commands addressed to another bot (/start@other_bot), and
+    in groups for anything but commands and button presses. An edited text in a private chat is
+    answered as a new question (the citizen corrected a typo); other edits are ignored, because
+    the original message was already answered. Stickers, photos, forwarded messages and the like
+    in a private chat become "unsupported" (one polite line).
+    """
     chat, user = update.effective_chat, update.effective_user
-    if chat is None or (user is not None and user.is_bot):
+    if chat is None or chat.type == ChatType.CHANNEL or (user is not None and user.is_bot):
         return None
     group = chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
     uid = user.id if user else None
     if update.callback_query:
         return Event(chat.id, "callback", callback=update.callback_query.data or "", user_id=uid, is_group=group)
     msg = update.effective_message
-    if msg is None or update.edited_message:
-        return Event(chat.id, "unsupported", user_id=uid, is_group=group)
+    if msg is None:
+        return None
     text = msg.text or ""
-    if text.startswith("/"):
-        cmd, _, args = text[1:].partition(" ")
-        return Event(chat.id, "command", text=text, command=cmd.split("@")[0], args=args.strip(), user_id=uid, is_group=group)
+    if update.edited_message or update.edited_channel_post or update.edited_business_message:
+        if group or not text or text.startswith("/") or msg.forward_origin:
+            return None
+        return Event(chat.id, "text", text=text, user_id=uid, is_group=group)
     if not text or msg.forward_origin:
         return None if group else Event(chat.id, "unsupported", user_id=uid, is_group=group)
+    if text.startswith("/") and text[1:2].strip():
+        head, *rest = text[1:].split(maxsplit=1)
+        cmd, _, addressee = head.partition("@")
+        if addressee and bot_username and addressee.lower() != bot_username.lower():
+            return None
+        return Event(chat.id, "command", text=text, command=cmd, args=rest[0].strip() if rest else "",
+                     user_id=uid, is_group=group)
+    if group:
+        return None
     return Event(chat.id, "text", text=text, user_id=uid, is_group=group)
 
 
@@ -71,12 +152,15 @@ async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: lis
     query = update.callback_query
     toast = next((r.toast for r in replies if r.toast), None)
     if query:
-        await query.answer(toast)
+        try:
+            await query.answer(toast)
+        except BadRequest as exc:  # too old or already answered: the reply itself still matters
+            log.info("could not answer a button press: %s", exc)
     chat_id = update.effective_chat.id  # type: ignore[union-attr]
     for reply in replies:
         if not reply.text:
             continue
-        if reply.edit and query and query.message and len(reply.text) <= LIMIT:
+        if reply.edit and query and query.message and _units(reply.text) <= LIMIT:
             try:
                 await query.edit_message_text(reply.text, parse_mode=ParseMode.HTML, reply_markup=_markup(reply))
                 continue
@@ -85,30 +169,69 @@ async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: lis
                     continue
         chunks = split_text(reply.text)
         for i, chunk in enumerate(chunks):
-            await context.bot.send_message(chat_id, chunk, parse_mode=ParseMode.HTML,
-                                           reply_markup=_markup(reply) if i == len(chunks) - 1 else None)
+            await _with_retry(lambda c=chunk, last=(i == len(chunks) - 1): context.bot.send_message(
+                chat_id, c, parse_mode=ParseMode.HTML, reply_markup=_markup(reply) if last else None))
+
+
+async def _with_retry(call: Callable[[], Awaitable[object]]) -> None:
+    """A reply the citizen is waiting for: wait out a short 429, retry a network error, then give up."""
+    for attempt in range(RETRIES + 1):
+        try:
+            await call()
+            return
+        except RetryAfter as exc:
+            wait = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else float(exc.retry_after)
+            if attempt == RETRIES or wait > 10:
+                raise
+            await asyncio.sleep(wait)
+        except (TimedOut, NetworkError):
+            if attempt == RETRIES:
+                raise
+            await asyncio.sleep(0.5 * (attempt + 1))
 
 
 def build_application(settings: Settings, services: Services | None = None) -> Application:
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
     base = settings.telegram_api_url.rstrip("/")
     services = services or build_services(settings)
-    conversation = Conversation(services)
+    conversation = Conversation(services, flood=FloodGuard(limit=settings.flood_limit, silence=settings.flood_silence))
     app = (Application.builder().token(token).base_url(f"{base}/bot").base_file_url(f"{base}/file/bot").build())
 
     async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        event = to_event(update)
+        event = to_event(update, context.bot.username)
         if event is None:
-            return
-        if event.is_group and event.kind == "text":
+            if update.callback_query:  # stop the spinner of a button we do not handle
+                await update.callback_query.answer()
             return
         await _send(update, context, await conversation.handle(event))
 
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("unhandled error while sending a reply: %s", type(context.error).__name__)
 
+    async def dispatch(context: ContextTypes.DEFAULT_TYPE) -> None:
+        await context.bot_data["dispatcher"].tick()
+
+    async def purge(context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            async with session_scope(services.engine) as session:
+                done = await retention.purge(session, chat_days=settings.retention_chat_days,
+                                             gaps_days=settings.retention_gaps_days,
+                                             closed_days=settings.retention_closed_days)
+            log.info("retention purge: %s", done)
+        except DB_ERRORS as exc:
+            log.warning("retention purge skipped: database unavailable (%s)", type(exc).__name__)
+
     async def post_init(application: Application) -> None:
         await application.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
+        application.bot_data["dispatcher"] = Dispatcher(
+            services.engine, TelegramSender(application.bot), tz=settings.tz, batch=settings.dispatch_batch,
+            limiter=RateLimiter())
+        jobs = application.job_queue
+        if jobs is not None:  # job names are fixed, so a restart never schedules a job twice
+            for job in jobs.get_jobs_by_name("outbox") + jobs.get_jobs_by_name("retention"):
+                job.schedule_removal()
+            jobs.run_repeating(dispatch, interval=settings.dispatch_interval, first=1, name="outbox")
+            jobs.run_daily(purge, time=dt.time(2, 30, tzinfo=settings.tz), name="retention")
 
     async def post_shutdown(application: Application) -> None:
         await services.close()
@@ -122,14 +245,13 @@ def build_application(settings: Settings, services: Services | None = None) -> A
 
 
 def run_bot(settings: Settings, *, webhook: bool = False) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    setup_logging(settings.log_level)
     app = build_application(settings)
     if not webhook:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        app.run_polling(allowed_updates=ALLOWED_UPDATES)
         return
     if not settings.webhook_url or not settings.webhook_secret:
         raise SystemExit("error: WEBHOOK_URL and WEBHOOK_SECRET must be set for --webhook")
     app.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port, url_path="telegram",
                     webhook_url=f"{settings.webhook_url.rstrip('/')}/telegram",
-                    secret_token=settings.webhook_secret.get_secret_value(), allowed_updates=Update.ALL_TYPES)
+                    secret_token=settings.webhook_secret.get_secret_value(), allowed_updates=ALLOWED_UPDATES)
