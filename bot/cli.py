@@ -28,8 +28,11 @@ demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
-# CASES-CLI-REGISTRATION
-# API-CLI-REGISTRATION
+from bot.cli_cases import cases_app  # noqa: E402
+app.add_typer(cases_app, name="cases")
+from bot.cli_api import api_command, apikey_app  # noqa: E402
+app.command("api")(api_command)
+app.add_typer(apikey_app, name="apikey")
 
 STATE = {"debug": False}
 

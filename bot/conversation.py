@@ -14,7 +14,6 @@ import uuid
 from dataclasses import replace
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,7 +22,7 @@ from bot.callbacks import pack, proc_key, unpack
 from bot.case_view import case_card, procedure_name
 from bot.cases import STATUSES
 from bot.dates import vn_date
-from bot.db import session_scope
+from bot.db import DB_ERRORS, session_scope
 from bot.erasure import erase_chat
 from bot.flood import FloodGuard
 from bot.events import Button, Event, Reply
@@ -34,7 +33,6 @@ from knowledge.schema import Procedure
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 4096  # Telegram's own limit; anything longer is cut before any work
-DB_ERRORS = (OperationalError, DBAPIError, OSError, ConnectionError, TimeoutError)
 PAGE = 8
 
 
@@ -50,7 +48,8 @@ class Conversation:
     async def handle(self, event: Event) -> list[Reply]:
         """Never raises: an unexpected error becomes one polite line with a reference."""
         event = replace(event, text=event.text[:MAX_TEXT], args=event.args[:MAX_TEXT])
-        verdict = self.flood.check(event.chat_id)
+        # button presses are paced by the buttons themselves: a checklist of ten items is not a flood
+        verdict = self.flood.check(event.chat_id) if event.kind != "callback" else "ok"
         if verdict != "ok":
             return [Reply(m.FLOOD)] if verdict == "warn" else []
         try:
@@ -106,7 +105,7 @@ class Conversation:
             await chatstate.save(session, ev.chat_id, {})
             return [Reply(m.CANCELLED)]
         if cmd == "linhvuc":
-            return [self._fields(ev, 0)]
+            return [self._fields(ev)]
         if cmd == "tracuu":
             return await self._case_prompt(session, ev, ev.args)
         if cmd == "theodoi":
@@ -128,7 +127,7 @@ class Conversation:
     def _menu(self, ev: Event) -> list[list[Button]]:
         b = lambda text, *parts: Button(text, pack(ev.chat_id, self.s.secret, *parts))  # noqa: E731
         return [
-            [b(m.MENU_PROCEDURE, "m", "proc"), b(m.MENU_BROWSE, "lf", 0)],
+            [b(m.MENU_PROCEDURE, "m", "proc"), b(m.MENU_BROWSE, "m", "browse")],
             [b(m.MENU_CASE, "m", "case"), b(m.MENU_FOLLOW, "m", "follow")],
             [b(m.MENU_FEEDBACK, "m", "feedback"), b(m.MENU_HELP, "m", "help")],
         ]
@@ -204,8 +203,8 @@ class Conversation:
         if action == "ct" and proc and len(args) == 2 and args[1].isdigit() and int(args[1]) < len(proc.documents):
             await chatstate.toggle(session, ev.chat_id, proc.id, int(args[1]))
             return [await self._checklist(session, ev, proc, edit=True)]
-        if action == "lf" and args and args[0].isdigit():
-            return [self._fields(ev, int(args[0]), edit=True)]
+        if action == "lf":
+            return [self._fields(ev, edit=True)]
         if action == "lv" and len(args) == 2 and args[0].isdigit() and args[1].isdigit() and int(args[0]) < len(self.fields):
             return [self._field_page(ev, int(args[0]), int(args[1]))]
         if action == "m" and args:
@@ -246,6 +245,8 @@ class Conversation:
             return await self._case_prompt(session, ev, "", then="follow" if item == "follow" else None)
         if item == "feedback":
             return await self._feedback_start(session, ev)
+        if item == "browse":  # a new message: the menu stays where it is
+            return [self._fields(ev)]
         return [self._help(ev)]
 
     # --- checklist --------------------------------------------------------------------
@@ -264,7 +265,7 @@ class Conversation:
 
     # --- browsing ---------------------------------------------------------------------
 
-    def _fields(self, ev: Event, _page: int, *, edit: bool = False) -> Reply:
+    def _fields(self, ev: Event, *, edit: bool = False) -> Reply:
         rows = [[Button(f, pack(ev.chat_id, self.s.secret, "lv", i, 0))] for i, f in enumerate(self.fields)]
         return Reply(m.FIELDS_TITLE, rows, edit=edit)
 
@@ -278,7 +279,7 @@ class Conversation:
         nav = []
         if page > 0:
             nav.append(Button(m.PREV, pack(ev.chat_id, self.s.secret, "lv", field_idx, page - 1)))
-        nav.append(Button(m.BACK_TO_FIELDS, pack(ev.chat_id, self.s.secret, "lf", 0)))
+        nav.append(Button(m.BACK_TO_FIELDS, pack(ev.chat_id, self.s.secret, "lf")))
         if page < pages - 1:
             nav.append(Button(m.NEXT, pack(ev.chat_id, self.s.secret, "lv", field_idx, page + 1)))
         rows.append(nav)

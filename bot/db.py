@@ -14,11 +14,14 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.settings import Settings, SettingsError
+
+# What a lost or refused database connection raises (driver errors wrapped by SQLAlchemy, socket errors).
+DB_ERRORS = (OperationalError, DBAPIError, OSError, ConnectionError, TimeoutError)
 
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",

@@ -18,7 +18,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import outbox
-from bot.db import session_scope
+from bot.db import DB_ERRORS, session_scope
 from bot.models import Subscription, utcnow
 
 log = logging.getLogger(__name__)
@@ -172,6 +172,14 @@ class Dispatcher:
                 later.append((row_id, now + dt.timedelta(seconds=backoff(attempts + 1)), type(exc).__name__, attempts + 1))
                 stats.retried += 1
             log.warning("send failed (%s), outbox row %s attempt %s", type(exc).__name__, row_id, attempts + 1)
+
+    async def tick(self) -> Stats:
+        """One scheduled round; a database outage is logged and waited out, never raised into the scheduler."""
+        try:
+            return await self.run_once()
+        except DB_ERRORS as exc:
+            log.warning("dispatcher: database unavailable (%s); will retry", type(exc).__name__)
+            return Stats()
 
     async def drain(self, *, now: dt.datetime | None = None, max_rounds: int = 1_000_000) -> Stats:
         """Send until nothing is due (benchmarks and tests)."""

@@ -45,6 +45,17 @@ class Settings(BaseSettings):
     staff_user_ids: list[int] = []
     api_host: str = "127.0.0.1"
     api_port: int = 8080
+    api_max_body_bytes: int = Field(default=65536, ge=1024, description="Largest request body the API accepts (413 above)")
+    api_rate_limit: int = Field(default=120, ge=0, description="Requests per minute per API key; 0 disables")
+    api_rate_burst: int = Field(default=30, ge=1, description="Requests a key may send at once before the rate applies")
+
+    dispatch_interval: float = Field(default=2.0, gt=0, description="Seconds between outbox dispatcher rounds")
+    dispatch_batch: int = Field(default=100, ge=1, le=1000, description="Messages claimed per dispatcher round")
+    flood_limit: int = Field(default=20, ge=1, description="Messages a chat may send per minute before a pause")
+    flood_silence: int = Field(default=120, ge=1, description="Seconds of silence after a flood")
+    retention_chat_days: int = Field(default=90, ge=1, description="Idle chat state and checklists kept this long")
+    retention_gaps_days: int = Field(default=180, ge=1, description="Unanswered-question logs kept this long")
+    retention_closed_days: int = Field(default=30, ge=0, description="Follows kept this long after a case closes")
 
     log_level: str = "INFO"
 

@@ -63,18 +63,22 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     if backend != "postgres":
         raise pytest.UsageError(f"unknown backend {backend!r}")
     name = f"tthc_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({exc}); start it or run with --db=sqlite", pytrace=False)
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        url = make_url(PG_ADMIN_URL).set(database=name, drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+    def admin(sql: str) -> None:  # a fresh connection each time: the server may be restarted by a test
         try:
-            upgrade(Settings(), url=url)
-            yield url
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True, connect_timeout=5) as conn:
+                conn.execute(sql)
+        except psycopg.OperationalError as exc:
+            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({exc}); start it or run with --db=sqlite",
+                        pytrace=False)
+
+    admin(f'CREATE DATABASE "{name}"')
+    url = make_url(PG_ADMIN_URL).set(database=name, drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    try:
+        upgrade(Settings(), url=url)
+        yield url
+    finally:
+        admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
