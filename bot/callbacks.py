@@ -34,6 +34,6 @@ def pack(chat_id: int, secret: str, *parts: object) -> str:
 def unpack(data: str, chat_id: int, secret: str) -> list[str] | None:
     """The parts of a genuine button of this chat, or None for anything else."""
     payload, sep, tag = data.rpartition("|")
-    if not sep or not hmac.compare_digest(tag, _tag(payload, chat_id, secret)):
+    if not sep or not hmac.compare_digest(tag.encode(), _tag(payload, chat_id, secret).encode()):
         return None
     return payload.split(":")

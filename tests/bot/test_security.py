@@ -1,0 +1,149 @@
+"""Ownership of cases, forged buttons, hostile input: each defence in docs/security.md has a test here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from hypothesis import given, settings as hsettings, strategies as st
+from sqlmodel import select
+
+from bot import demo, retention
+from bot.callbacks import MAX_BYTES, pack, unpack
+from bot.conversation import Conversation
+from bot.db import session_scope
+from bot.events import Event
+from bot.models import Subscription, VerificationAttempt
+from bot.services import Services
+from bot.subscriptions import follow
+
+
+async def _seed(engine, settings, kb, n: int = 3):  # type: ignore[no-untyped-def]
+    async with session_scope(engine) as s:
+        return await demo.seed(session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=n,
+                               today=dt.date(2026, 11, 25))
+
+
+def _wrong(digits: str) -> str:
+    return "0000" if digits != "0000" else "1111"
+
+
+async def test_five_failures_per_chat_block_further_attempts_across_restarts(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
+    cases = await _seed(engine, settings, kb)
+    conv = Conversation(Services(settings, kb, matcher, engine))
+    for _ in range(5):
+        await conv.handle(Event(40, "command", command="tracuu", args=cases[0].code))
+        [r] = await conv.handle(Event(40, "text", text=_wrong(cases[0].phone_last4)))
+        assert "chưa khớp" in r.text
+    restarted = Conversation(Services(settings, kb, matcher, engine))  # counted in the database, not in memory
+    [blocked] = await restarted.handle(Event(40, "command", command="tracuu", args=cases[1].code))
+    assert "sai quá nhiều lần" in blocked.text and "ngày" in blocked.text
+    [other_chat] = await restarted.handle(Event(41, "command", command="tracuu", args=cases[1].code))
+    assert "4 số cuối" in other_chat.text  # another chat is not blocked by this one
+
+
+async def test_failures_per_code_across_chats_block_that_code(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
+    cases = await _seed(engine, settings, kb)
+    conv = Conversation(Services(settings, kb, matcher, engine))
+    for chat in range(50, 55):  # five different chats guess the same code
+        await conv.handle(Event(chat, "command", command="tracuu", args=cases[0].code))
+        await conv.handle(Event(chat, "text", text=_wrong(cases[0].phone_last4)))
+    [r] = await conv.handle(Event(60, "command", command="tracuu", args=cases[0].code))
+    assert "sai quá nhiều lần" in r.text
+    [right] = await conv.handle(Event(60, "command", command="tracuu", args=cases[1].code))
+    assert "4 số cuối" in right.text  # other codes are still open to this chat
+    async with session_scope(engine) as s:
+        rows = (await s.exec(select(VerificationAttempt))).all()
+    assert rows and all(len(r.key) <= 32 and cases[0].code not in r.key for r in rows)  # codes kept hashed
+
+
+async def test_unknown_code_and_wrong_digits_look_the_same(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
+    cases = await _seed(engine, settings, kb)
+    conv = Conversation(Services(settings, kb, matcher, engine))
+    await conv.handle(Event(70, "command", command="tracuu", args=cases[0].code))
+    [wrong] = await conv.handle(Event(70, "text", text=_wrong(cases[0].phone_last4)))
+    await conv.handle(Event(71, "command", command="tracuu", args="000.00.99.H99-990101-9999"))
+    [unknown] = await conv.handle(Event(71, "text", text="1234"))
+    assert wrong == unknown
+
+
+async def test_follow_needs_verification_even_with_a_genuine_button_of_another_case(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
+    cases = await _seed(engine, settings, kb)
+    conv = Conversation(Services(settings, kb, matcher, engine))
+    async with session_scope(engine) as s:
+        from bot.cases import get_case
+
+        other = await get_case(s, cases[2].code)
+    forged = pack(80, settings.secret_key.get_secret_value(), "fo", other.id)  # signed, but never verified here
+    [r] = await conv.handle(Event(80, "callback", callback=forged))
+    assert "xác minh" in r.text
+    async with session_scope(engine) as s:
+        assert not (await s.exec(select(Subscription).where(Subscription.chat_id == 80))).all()
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(chat=st.integers(-10**13, 10**13), parts=st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", max_size=8),
+                                                         min_size=1, max_size=3))
+def test_button_data_round_trips_only_for_its_own_chat(chat: int, parts: list[str]) -> None:
+    try:
+        data = pack(chat, "k", *parts)
+    except ValueError:
+        return  # too long to be a button: refused at creation, never sent
+    assert len(data.encode()) <= MAX_BYTES
+    assert unpack(data, chat, "k") == ":".join(parts).split(":")
+    assert unpack(data, chat + 1, "k") is None and unpack(data, chat, "other-secret") is None
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.text(max_size=80))
+def test_arbitrary_button_data_is_refused(data: str) -> None:
+    assert unpack(data, 1, "k") is None  # no way to make a valid tag without the secret
+
+
+async def test_oversized_messages_are_cut_before_any_work(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
+    conv = Conversation(Services(settings, kb, matcher, engine))
+    start = time.perf_counter()
+    [r] = await conv.handle(Event(90, "text", text="làm căn cước " + "a" * 1_000_000))
+    assert r.text and time.perf_counter() - start < 30  # bounded: not a wall-clock target, a hang guard
+
+
+async def test_retention_ends_follows_of_closed_cases(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
+    cases = await _seed(engine, settings, kb, n=8)
+    closed = next(c for c in cases if c.status == "returned")
+    async with session_scope(engine) as s:
+        from bot.cases import get_case
+
+        case = await get_case(s, closed.code)
+        await follow(s, chat_id=95, case=case, kb=kb, settings=settings)
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=400)
+    async with session_scope(engine) as s:
+        done = await retention.purge(s, chat_days=90, gaps_days=180, closed_days=30, now=later)
+    assert done.follows == 1
+    async with session_scope(engine) as s:
+        assert not (await s.exec(select(Subscription).where(Subscription.chat_id == 95))).all()
+
+
+_HEADER = "code,procedure_id,agency,applicant_name,phone,received_at,appointment_date\n"
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(body=st.one_of(st.binary(max_size=400), st.text(max_size=400).map(lambda t: (_HEADER + t).encode("utf-8"))))
+def test_import_parser_fuzz_never_crashes_and_points_at_a_place(tmp_path_factory, kb, body: bytes) -> None:  # type: ignore[no-untyped-def]
+    from bot.imports import read_file
+    from bot.settings import Settings
+
+    path = tmp_path_factory.mktemp("fuzz") / "cases.csv"
+    path.write_bytes(body)
+    parsed = read_file(path, kb=kb, settings=Settings(_env_file=None))  # type: ignore[call-arg]
+    for err in parsed.errors:
+        assert str(err).startswith(f"{path}:{err.row}:") and err.message
+    assert parsed.rows or parsed.errors or parsed.read == 0
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_code_parser_fuzz(text: str) -> None:
+    from knowledge.codes import find_code, normalize_code
+
+    code = find_code(text)
+    assert code is None or normalize_code(code) == normalize_code(text)
