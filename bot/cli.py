@@ -247,6 +247,25 @@ def run(webhook: Annotated[bool, typer.Option("--webhook", help="Receive updates
     run_bot(settings(), webhook=webhook)
 
 
+@app.command("qr")
+def qr(
+    code: str,
+    out: Annotated[Optional[Path], typer.Option("--out", help="PNG file (default qr-<code>.png).")] = None,
+) -> None:
+    """Print the deep link that opens a case's lookup in the bot, and write it as a PNG QR code."""
+    from bot.qr import write_qr
+    from knowledge.codes import find_code
+
+    printed = find_code(code)
+    if printed is None:
+        typer.echo(f"not a receipt code: {code!r} (expected e.g. 000.00.15.H57-251120-0001)", err=True)
+        raise typer.Exit(1)
+    path = out or Path(f"qr-{printed.replace('.', '').replace('-', '')}.png")
+    link = write_qr(printed, settings().bot_username, path)
+    typer.echo(link)
+    typer.echo(f"QR code written to {path}", err=True)
+
+
 @app.command("start")
 def start() -> None:
     """The Telegram bot when TELEGRAM_BOT_TOKEN is set, otherwise the terminal chat."""

@@ -196,3 +196,27 @@ async def test_follow_feedback_and_survey_flows(settings, kb, matcher, engine) -
     assert fb.category == "can-bo" and "<b>" in fb.text
     assert sv.scores == {"access": 1, "reception": 2, "information": 3, "staff": 4, "result": 5, "feedback": 1}
     assert sv.comment == "Cán bộ nhiệt tình"
+
+
+async def test_qr_deep_link_opens_the_case_lookup(settings, kb, matcher, engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.helpers import cli
+
+    cases = await _seed_cases(engine, settings, kb)
+    res = cli("qr", cases[0].code.lower(), "--out", str(tmp_path / "qr.png"))
+    assert res.returncode == 0, res.stderr
+    link = res.stdout.strip()
+    assert link.startswith("https://t.me/") and (tmp_path / "qr.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    payload = link.split("?start=")[1]
+    assert len(payload) <= 64 and all(ch.isalnum() or ch in "_-" for ch in payload)
+    conv = _conv(settings, kb, matcher, engine)
+    [ask] = await conv.handle(Event(3, "command", command="start", args=payload))
+    assert "4 số cuối" in ask.text
+    [card] = await conv.handle(Event(3, "text", text=cases[0].phone_last4))
+    assert cases[0].code in card.text
+    assert cli("qr", "not-a-code").returncode == 1
+
+
+async def _seed_cases(engine, settings, kb):  # type: ignore[no-untyped-def]
+    async with session_scope(engine) as s:
+        return await demo.seed(session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=3,
+                               today=dt.date(2026, 11, 25))
