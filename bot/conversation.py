@@ -36,6 +36,13 @@ MAX_TEXT = 4096  # Telegram's own limit; anything longer is cut before any work
 PAGE = 8
 
 
+def short(text: str, limit: int = 60) -> str:
+    """A button label: whole words, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
 class Conversation:
     def __init__(self, services: Services, *, flood: FloodGuard | None = None) -> None:
         self.s = services
@@ -172,7 +179,7 @@ class Conversation:
         procs = [self.s.kb.get(x.id) for x in u.matches]
         if u.confident:
             return [self._answer(ev, procs[0], u.facet)]  # type: ignore[arg-type]
-        rows = [[Button(p.name[:60], pack(ev.chat_id, self.s.secret, "p", proc_key(p.id), u.facet or "documents"))]
+        rows = [[Button(short(p.name), pack(ev.chat_id, self.s.secret, "p", proc_key(p.id), u.facet or "documents"))]
                 for p in procs[:4] if p]
         rows.append([Button(m.NONE_OF_THESE, pack(ev.chat_id, self.s.secret, "n"))])
         return [Reply(m.NOT_SURE, rows)]
@@ -254,7 +261,7 @@ class Conversation:
     async def _checklist(self, session: AsyncSession, ev: Event, proc: Procedure, *, edit: bool) -> Reply:
         checked = await chatstate.checklist(session, ev.chat_id, proc.id)
         key = proc_key(proc.id)
-        rows = [[Button(f"{'☑' if i in checked else '☐'} {d.name[:55]}", pack(ev.chat_id, self.s.secret, "ct", key, i))]
+        rows = [[Button(f"{'☑' if i in checked else '☐'} {short(d.name, 55)}", pack(ev.chat_id, self.s.secret, "ct", key, i))]
                 for i, d in enumerate(proc.documents)]
         missing = [d.name for i, d in enumerate(proc.documents) if i not in checked]
         total = len(proc.documents)
@@ -274,7 +281,7 @@ class Conversation:
         procs = self.s.kb.in_field(field_name)
         pages = max(1, math.ceil(len(procs) / PAGE))
         page = min(max(page, 0), pages - 1)
-        rows = [[Button(p.name[:60], pack(ev.chat_id, self.s.secret, "p", proc_key(p.id), "documents"))]
+        rows = [[Button(short(p.name), pack(ev.chat_id, self.s.secret, "p", proc_key(p.id), "documents"))]
                 for p in procs[page * PAGE : (page + 1) * PAGE]]
         nav = []
         if page > 0:
