@@ -29,7 +29,7 @@ from rapidfuzz.distance import OSA
 
 from knowledge.lexicon import (
     ABBREVIATIONS, CASE_PAST, COUNTRIES, FOREIGN_PERSON, FOREIGN_PLACE, CASE_SUBMITTED, CASE_WAITING, FACET_CUES, FACET_ORDER, FILLERS, INTENT_CUES,
-    OUT_OF_SCOPE_TOPICS,
+    OUT_OF_SCOPE_TOPICS, WEAK_CUES,
 )
 from knowledge.schema import Procedure
 from knowledge.text import clean, fold
@@ -48,7 +48,8 @@ _ABBR = {tuple(k.split()): tuple(fold(v).split()) for k, v in ((fold(k), v) for 
 _ABBR_MAX = max(len(k) for k in _ABBR)
 _ABBR_FIRST = {k[0] for k in _ABBR}
 _FILLERS = {fold(w) for w in FILLERS}
-_FACET_PHRASES = {f: _phrases(ws) for f, ws in FACET_CUES.items()}
+_FACET_PHRASES = {f: _phrases([*ws, *WEAK_CUES.get(f, [])]) for f, ws in FACET_CUES.items()}
+_WEAK = {f: set(_phrases(WEAK_CUES.get(f, []))) for f in FACET_CUES}
 _INTENT_PHRASES = {i: _phrases(ws) for i, ws in INTENT_CUES.items()}
 # Single-syllable cues ("phí", "mẫu", "cách") say what is asked, never which procedure.
 _CUE_WORDS = {p.strip() for ps in _FACET_PHRASES.values() for p in ps if len(p.split()) == 1}
@@ -168,12 +169,14 @@ def grams(tokens: Sequence[str]) -> list[str]:
 
 
 def detect_facet(text: str, ignore: str = "") -> str | None:
-    """The first facet whose cue is in the question; cues that belong to the procedure's own name
-    ("chi phí" in "hỗ trợ chi phí mai táng") are not questions and are skipped."""
-    for facet in FACET_ORDER:
-        for p in _FACET_PHRASES[facet]:
-            if p in text and p not in ignore:
-                return facet
+    """The first facet in FACET_ORDER with a cue in the question; weak (context) cues count only when no other
+    cue is there. Cues that belong to the procedure's own name ("chi phí" in "hỗ trợ chi phí mai táng") are
+    not questions and are skipped."""
+    for weak in (False, True):
+        for facet in FACET_ORDER:
+            for p in _FACET_PHRASES[facet]:
+                if (p in _WEAK[facet]) == weak and p in text and p not in ignore:
+                    return facet
     return None
 
 
