@@ -120,7 +120,7 @@ FILLERS = [
     "thế", "ra", "sao", "gì", "nào", "đâu", "bao", "nhiêu", "lâu", "khi", "giờ", "ở", "tại", "để", "thủ", "tục",
     "rồi", "bị", "đi", "đã", "sẽ", "đang", "vào", "lên", "xin", "nhờ", "giúp", "ai", "biết", "hướng", "dẫn", "mọi",
     "người", "ad", "ah", "à", "hả", "nhỉ", "đây", "kia", "thế", "nào", "sau", "trước", "trong", "ngoài", "một",
-    "phải", "nên", "việc", "cái", "chiếc", "nó", "họ", "ông", "bà", "bác", "cô", "chú", "dạ",
+    "phải", "nên", "việc", "cái", "chiếc", "nó", "họ", "ông", "bà", "bác", "cô", "dạ",
     "hay", "hoặc", "nữa", "thêm", "bây", "hiện", "nay", "năm", "tháng", "ngày",
 ]
 

@@ -237,8 +237,8 @@ class Matcher:
         tok = toks[i]
         if len(tok) < 2 or tok.isdigit():
             return tok
-        if tok in self._unigram_set:
-            return self._fix_in_context(toks, i, known=True)
+        if tok in self._unigram_set:  # filler words are what they are ("trong ngày")
+            return tok if tok in _FILLERS else self._fix_in_context(toks, i, known=True)
         if tok[-1] in _TELEX and tok[:-1] in self._unigram_set:
             return tok[:-1]
         plain = untelex(tok)

@@ -54,6 +54,7 @@ def test_reads_questions_however_they_are_typed(matcher: Matcher) -> None:
         "lamf sor ddor lan ddaauf can gi": ("dat-dai.cap-gcn-lan-dau", "documents"),  # unconverted Telex
         "xoá thường chú mấy ngày thì xong": ("cu-tru.xoa-dang-ky-thuong-tru", "time"),  # ch/tr confusion
         "đăng kí kết hôm mất bao nhiêu tiền": ("ho-tich.dang-ky-ket-hon", "fee"),  # final m/n confusion
+        "khai sinh lay trong ngay duoc khong": ("ho-tich.dang-ky-khai-sinh", "time"),  # "trong" is not "chồng"
         "ck em người Trung Quốc, con sinh ở VN làm khai sinh cần gì": ("ho-tich.khai-sinh-yeu-to-nuoc-ngoai", "documents"),
     }
     for question, (expected, facet) in cases.items():
