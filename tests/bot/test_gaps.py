@@ -1,0 +1,37 @@
+"""Knowledge-base gaps: what `ask` and the bot could not answer, counted, without personal data."""
+
+from __future__ import annotations
+
+import json
+
+from bot.gaps import redact
+from tests.helpers import cli
+
+
+def test_ask_batch_records_gaps_and_kb_gaps_lists_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {"DATA_DIR": str(tmp_path)}
+    assert cli("db", "upgrade", env=env).returncode == 0
+    batch = tmp_path / "q.txt"
+    batch.write_text("lam cccd can j\nthời tiết hôm nay thế nào\nthoi tiet hom nay the nao\n"
+                     "gọi cho tôi số 0912345678 về giá vàng\n", encoding="utf-8")
+    res = cli("ask", "--json", "--batch", str(batch), env=env)
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [r["query"] for r in rows] == batch.read_text(encoding="utf-8").splitlines()
+    assert rows[0]["intent"] == "procedure" and rows[0]["matches"][0]["id"].startswith("can-cuoc")
+    assert {r["intent"] for r in rows[1:]} == {"out_of_scope"}
+    assert all(set(r) >= {"query", "intent", "facet", "confident", "matches"} for r in rows)
+    gaps = cli("kb", "gaps", "--limit", "5", env=env)
+    assert gaps.returncode == 0, gaps.stderr
+    lines = gaps.stdout.splitlines()
+    assert "0912345678" not in gaps.stdout and "<số>" in gaps.stdout
+    assert any("thời tiết hôm nay thế nào" in line for line in lines)
+    since = cli("kb", "gaps", "--since", "01/01/2099", env=env)
+    assert "no unanswered questions" in since.stdout
+    bad = cli("kb", "gaps", "--since", "31/02/2026", env=env)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+
+
+def test_redact_removes_contacts_and_codes() -> None:
+    text = redact("Hồ sơ 000.00.15.H57-251120-0001 của tôi, sđt 0912 345 678, mail a.b@x.vn")
+    assert "H57" not in text and "0912" not in text and "a.b@x.vn" not in text
