@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 from sqlalchemy import func
@@ -32,7 +32,7 @@ def _knowledge() -> KnowledgeBase:
     return require_knowledge(_settings().knowledge_path)
 
 
-def _stop(message: str, code: int) -> None:
+def _stop(message: str, code: int) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
@@ -69,8 +69,8 @@ def import_cases(
         typer.echo(str(err))
     if not report.written:
         rows = len({e.row for e in report.errors})
-        typer.echo(f"{len(report.errors)} error(s) in {rows} row(s) of {file}; nothing written"
-                   + ("" if skip_bad_rows else " (fix them, or use --skip-bad-rows to write the good rows)"), err=True)
+        hint = "" if skip_bad_rows or report.fatal else " (fix them, or use --skip-bad-rows to write the good rows)"
+        typer.echo(f"{len(report.errors)} error(s) in {rows} row(s) of {file}; nothing written{hint}", err=True)
         raise typer.Exit(1)
     typer.echo(report.summary())
 

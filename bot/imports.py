@@ -19,22 +19,23 @@ Upsert rules (see docs/cases-import.md):
   allow is an error of that row;
 * the same file imported twice changes nothing: no field, no history row, no outbox row.
 
-Speed: the existing cases of a chunk are read with one query, and new cases are inserted in bulk
-(one flush per chunk instead of one per row). New cases take the fast path without calling
-`set_status`: a case that did not exist before this transaction has no followers and no queued
-messages, so `set_status` would queue nothing; the steps are checked with `check_transition` and
-the case ends with exactly the fields and history that `create_case` + `set_status` would give
-(tests/bot/test_imports.py compares both). Status changes of existing cases always go through
-`set_status`.
+Speed (docs/benchmarks.md): rows are handled in chunks of 1,000. The stored cases of a chunk are
+read with one query as plain rows, and only those that change are loaded as ORM objects. New cases
+and their history are written with two multi-row INSERTs per chunk instead of `create_case` and
+`set_status` per row: a case that did not exist before this transaction has no followers and no
+queued messages, so `set_status` would queue nothing for it; its steps are checked with
+`check_transition` and it gets exactly the fields and history rows that `create_case` followed by
+`set_status` would write (tests/bot/test_imports.py compares both). Status changes of existing cases
+always go through `set_status`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import csv
 import datetime as dt
 import difflib
-import io
 import re
 import unicodedata
 from collections import deque
@@ -95,12 +96,13 @@ _STATUS_NAMES = {**{k: k for k in STATUSES}, **{fold(label): k for k, label in S
 # Columns with few distinct values in a file, whose parsed values are immutable.
 _REPEATED = frozenset({"procedure_id", "agency", "office", "appointment_date", "new_appointment_date", "channel",
                        "return_method", "fee", "status", "note", "birth_year"})
+_MULTILINE = frozenset({"note", "missing_documents"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _LINEBREAK = re.compile(r"[\r\n\u2028\u2029\t]")
 _SPACES = re.compile(r"[ \u00a0]+")
 _DMY = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})(?:[ T]+(\d{1,2})[:hH](\d{2})(?::(\d{2}))?)?")
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(?:Z|[+-]\d{2}:?\d{2})?")
-_FEE = re.compile(r"(\d{1,3}(?:([.,  ])\d{3})(?:\2\d{3})*|\d+)(?:[.,]0{1,2})?\s*(?:đ|đồng|vnd|vnđ)?", re.I)
+_FEE = re.compile(r"(\d{1,3}(?:([., \u00a0\u202f])\d{3})(?:\2\d{3})*|\d+)(?:[.,]0{1,2})?\s*(?:đ|đồng|vnd|vnđ)?", re.I)
 _UTF8_VIETNAMESE = re.compile(rb"\xe1[\xba\xbb][\x80-\xbf]")  # ạ ả ấ … ỹ encoded as UTF-8
 
 
@@ -140,6 +142,7 @@ class ParsedFile:
     read: int = 0  # data rows in the file (blank lines not counted)
     encoding: str | None = None
     memo: dict[tuple[str, Any], Any] = field(default_factory=dict, repr=False)
+    first_line: dict[str, int] = field(default_factory=dict, repr=False)  # code -> the row it first appears on
 
 
 @dataclass
@@ -154,6 +157,7 @@ class ImportReport:
     skipped: int = 0
     errors: list[RowError] = field(default_factory=list)
     written: bool = False
+    fatal: bool = False  # the file itself could not be read (encoding, header, format)
     encoding: str | None = None
 
     def summary(self) -> str:
@@ -220,17 +224,41 @@ def _decode(data: bytes, parsed: ParsedFile) -> str | None:
         return None
 
 
-def _csv_records(text: str) -> Iterator[tuple[int, list[str]]]:
-    """(line where the record starts, cells); quoted cells may span lines."""
-    delimiter = _sniff_delimiter(text.split("\n", 1)[0])
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text` with their endings, without a second copy of the whole text."""
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", start)
+        end = size if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
+def _csv_records(text: str) -> Iterator[tuple[int, int, list[str]]]:
+    """(first line, last line, cells) of each record; a quoted cell may span lines."""
+    delimiter = _sniff_delimiter(text[:text.find("\n")] if "\n" in text[:65536] else text[:65536])
+    if "\r" in text and "\n" not in text:  # old Mac line endings
+        text = text.replace("\r", "\n")
+    reader = csv.reader(_lines(text), delimiter=delimiter, strict=True)
     last = 0
-    for cells in reader:
-        yield last + 1, cells
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _MalformedCsv(last + 1, f"{exc}, by line {reader.line_num}") from None
+        yield last + 1, reader.line_num, cells
         last = reader.line_num
 
 
-def _xlsx_records(path: Path, parsed: ParsedFile) -> Iterator[tuple[int, list[Any]]]:
+class _MalformedCsv(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def _xlsx_records(path: Path, parsed: ParsedFile) -> Iterator[tuple[int, int, list[Any]]]:
     from openpyxl import load_workbook
 
     try:
@@ -238,12 +266,15 @@ def _xlsx_records(path: Path, parsed: ParsedFile) -> Iterator[tuple[int, list[An
     except Exception as exc:  # openpyxl raises zipfile, KeyError and its own errors for a broken file
         _fail(parsed, 1, "-", f"cannot read the XLSX file ({type(exc).__name__}: {str(exc)[:120]})")
         return
+    number = 0
     try:
         if not wb.worksheets:
             _fail(parsed, 1, "-", "the workbook has no sheet")
             return
         for number, cells in enumerate(wb.worksheets[0].iter_rows(values_only=True), 1):
-            yield number, list(cells)
+            yield number, number, list(cells)
+    except Exception as exc:  # a damaged sheet inside a readable archive
+        _fail(parsed, number + 1, "-", f"cannot read the XLSX file ({type(exc).__name__}: {str(exc)[:120]})")
     finally:
         wb.close()
 
@@ -262,24 +293,31 @@ def read_file(path: Path, *, kb: KnowledgeBase, settings: Settings, name: str | 
     try:
         with open(path, "rb") as fh:
             magic = fh.read(8)
-            data = b"" if magic.startswith(b"PK\x03\x04") else magic + fh.read()
+            text = None if magic.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")) else _decode(magic + fh.read(), parsed)
     except OSError as exc:
         return _fail(parsed, 0, "-", f"cannot read the file ({exc.strerror or exc})")
     if magic.startswith(b"PK\x03\x04"):
         parsed.encoding = "xlsx"
-        records: Iterator[tuple[int, list[Any]]] = _xlsx_records(path, parsed)
+        records: Iterator[tuple[int, int, list[Any]]] = _xlsx_records(path, parsed)
     elif magic.startswith(b"\xd0\xcf\x11\xe0"):
         return _fail(parsed, 1, "-", "old Excel .xls files are not supported; save it as .xlsx or 'CSV UTF-8'")
+    elif text is None:
+        return parsed
     else:
-        text = _decode(data, parsed)
-        if text is None:
-            return parsed
         records = _csv_records(text)
 
+    try:
+        return _read_records(records, parsed, kb=kb, settings=settings)
+    except _MalformedCsv as exc:
+        return _fail(parsed, exc.line, "-", f"malformed CSV ({exc}); is a quote (\") left open in this row?")
+
+
+def _read_records(records: Iterator[tuple[int, int, list[Any]]], parsed: ParsedFile, *, kb: KnowledgeBase,
+                  settings: Settings) -> ParsedFile:
     header: dict[int, tuple[str, str]] | None = None
     columns: dict[str, str] = {}
     width = 0
-    for line, cells in records:
+    for line, last, cells in records:
         if header is None:
             if _blank(cells):
                 return _fail(parsed, line, "-", "the first row must be the header (column names); it is empty")
@@ -292,6 +330,10 @@ def read_file(path: Path, *, kb: KnowledgeBase, settings: Settings, name: str | 
         if _blank(cells):
             continue
         parsed.read += 1
+        if last > line and _runaway(cells, header):
+            parsed.errors.append(RowError(line, "-", f"lines {line}–{last} were read as one row: is a quote (\") "
+                                                     "left open in this row?", parsed.file))
+            continue
         row = _read_row(cells, line, header, columns, width, parsed, kb=kb, settings=settings)
         if row is not None:
             parsed.rows.append(row)
@@ -299,9 +341,13 @@ def read_file(path: Path, *, kb: KnowledgeBase, settings: Settings, name: str | 
         return parsed
     if header is None:
         return _fail(parsed, 1, "-", "the file is empty; the first row must name the columns")
-    _mark_duplicates(parsed)
-    parsed.memo = {}
+    parsed.memo, parsed.first_line = {}, {}
     return parsed
+
+
+def _runaway(cells: list[Any], header: dict[int, tuple[str, str]]) -> bool:
+    """A line break in a cell that cannot hold one: most likely an unclosed quote swallowed the next lines."""
+    return any("\n" in str(c) for i, c in enumerate(cells) if header.get(i, ("",))[0] not in _MULTILINE)
 
 
 def _read_header(cells: list[Any], line: int, parsed: ParsedFile) -> dict[int, tuple[str, str]]:
@@ -354,6 +400,13 @@ def _read_row(cells: list[Any], line: int, header: dict[int, tuple[str, str]], c
             continue
         if value is not None:
             values[name] = value
+    key = values.get("code")
+    if key is not None:  # a code given twice: the later row is the error, whatever else is wrong with either
+        if key in parsed.first_line:
+            errors.append(RowError(line, columns["code"], f"duplicate code {display_code(key)}, already on row "
+                                                          f"{parsed.first_line[key]}", parsed.file))
+        else:
+            parsed.first_line[key] = line
     for name in REQUIRED:
         if name in columns and name not in values and not any(e.column == columns[name] for e in errors):
             errors.append(RowError(line, columns[name], "required; the cell is empty", parsed.file))
@@ -371,21 +424,6 @@ def _read_row(cells: list[Any], line: int, header: dict[int, tuple[str, str]], c
         parsed.errors.extend(errors)
         return None
     return ImportRow(line=line, key=values["code"], values=values, columns=columns)
-
-
-def _mark_duplicates(parsed: ParsedFile) -> None:
-    """A code given twice: the later row is an error (and is dropped)."""
-    first: dict[str, int] = {}
-    kept: list[ImportRow] = []
-    for row in parsed.rows:
-        if row.key in first:
-            parsed.errors.append(RowError(row.line, row.col("code"),
-                                          f"duplicate code {display_code(row.key)}, already on row {first[row.key]}",
-                                          parsed.file))
-            continue
-        first[row.key] = row.line
-        kept.append(row)
-    parsed.rows = kept
 
 
 # --- cell values ----------------------------------------------------------------------------
@@ -569,6 +607,7 @@ def _missing(text: str, *_: Any) -> list[str]:
 
 
 def _note(text: str, *_: Any) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     if _CONTROL.search(text):
         raise CellError("control characters are not allowed")
     if len(text) > MAX_NOTE:
@@ -813,10 +852,11 @@ class _RollBack(Exception):
 
 async def import_file(engine: AsyncEngine, path: Path, *, kb: KnowledgeBase, settings: Settings,
                       skip_bad_rows: bool = False, name: str | None = None) -> ImportReport:
-    """Read, check and upsert a whole file in one transaction; `report.written` says whether it was committed."""
-    parsed = read_file(path, kb=kb, settings=settings, name=name)
+    """Read, check and upsert a whole file in one transaction; `report.written` says whether it was committed.
+    The file is read in a worker thread, so a large file does not hold up the event loop."""
+    parsed = await asyncio.to_thread(read_file, path, kb=kb, settings=settings, name=name)
     if parsed.fatal:
-        return ImportReport(file=parsed.file, errors=parsed.errors, encoding=parsed.encoding)
+        return ImportReport(file=parsed.file, errors=parsed.errors, fatal=True, encoding=parsed.encoding)
     try:
         async with session_scope(engine) as session:
             report = await apply_rows(session, parsed, kb=kb, settings=settings, skip_bad_rows=skip_bad_rows)

@@ -16,7 +16,7 @@ from bot import subscriptions
 from bot.case_updates import set_status
 from bot.cases import STATUSES, NewCase, create_case, get_case, history
 from bot.db import session_scope
-from bot.imports import (ImportRow, apply_rows, import_file, new_case_rows, read_file, status_path)
+from bot.imports import ImportRow, import_file, new_case_rows, read_file, status_path
 from bot.models import Case, CaseEvent, Outbox
 from tests.helpers import cli
 
@@ -335,6 +335,21 @@ def test_file_level_problems_are_one_clear_line(tmp_path, settings, kb) -> None:
     parsed = _read(tmp_path, header + b"\r\n" + good + b",extra\r\n" + good.replace(b"0001", b"0002") + b",,\r\n",
                    settings, kb)
     assert [str(e).split(": ")[0] for e in parsed.errors] == ["f.csv:2:-"] and len(parsed.rows) == 1
+
+    unclosed = header + b"\r\n" + good + b"\r\n" + good.replace(b"0001", b"0002").replace(b",C", b',"C', 1) + \
+        b"\r\n" + good.replace(b"0001", b"0003") + b"\r\n"
+    parsed = _read(tmp_path, unclosed, settings, kb)
+    assert parsed.fatal and str(parsed.errors[0]).startswith("f.csv:3:-: malformed CSV")
+    assert "quote" in str(parsed.errors[0])
+
+
+def test_a_duplicate_code_is_an_error_even_after_a_bad_row(tmp_path, settings, kb) -> None:  # type: ignore[no-untyped-def]
+    rows = [row(1, received_at="hôm qua"), row(2), row(1), row(3, code="0000015h57 261120 0002")]
+    parsed = read_file(write_csv(tmp_path / "d.csv", rows), kb=kb, settings=settings, name="d.csv")
+    assert [str(e) for e in parsed.errors][1:] == [
+        "d.csv:4:code: duplicate code 000.00.15.H57-261120-0001, already on row 2",
+        "d.csv:5:code: duplicate code 000.00.15.H57-261120-0002, already on row 3"]
+    assert [r.line for r in parsed.rows] == [3]
 
 
 def test_cells_are_checked(tmp_path, settings, kb) -> None:  # type: ignore[no-untyped-def]
