@@ -65,8 +65,13 @@ async def queue_reminder(session: AsyncSession, case: Case, chat_id: int, settin
         return False
     text = (f"🔔 <b>Nhắc lịch hẹn:</b> ngày {vn_date(day)} là ngày hẹn trả kết quả hồ sơ "
             f"{html.escape(case.display_code)}. {next_step(case, settings)}")
-    return await outbox.enqueue(session, dedupe_key=f"reminder:{case.id}:{day.isoformat()}:{chat_id}", chat_id=chat_id,
-                                kind="reminder", payload={"text": text}, case_id=case.id, due_at=at)
+    key = f"reminder:{case.id}:{day.isoformat()}:{chat_id}"
+    # a new appointment date replaces the reminder for the old one
+    await session.exec(update(Outbox).where(Outbox.case_id == case.id, Outbox.chat_id == chat_id,  # type: ignore[arg-type]
+                                            Outbox.kind == "reminder", Outbox.status == "pending",
+                                            Outbox.dedupe_key != key).values(status="cancelled"))
+    return await outbox.enqueue(session, dedupe_key=key, chat_id=chat_id, kind="reminder", payload={"text": text},
+                                case_id=case.id, due_at=at)
 
 
 def _survey_payload(case: Case, chat_id: int, settings: Settings) -> dict:

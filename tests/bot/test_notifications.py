@@ -161,3 +161,16 @@ async def test_a_crash_mid_batch_loses_nothing(engine, n: int) -> None:  # type:
     async with session_scope(engine) as s:
         assert await outbox.counts(s) == {"sent": n}
     assert len({text for _, text in sender.sent}) == n
+
+
+async def test_a_new_appointment_date_replaces_the_reminder(settings, kb, engine) -> None:  # type: ignore[no-untyped-def]
+    async with session_scope(engine) as s:
+        case = await _case(s, settings, due=dt.date(2099, 3, 16))  # a Monday, far ahead
+        await subscriptions.follow(s, chat_id=43, case=case, kb=kb, settings=settings)
+        await set_status(s, case=case, status="overdue", kb=kb, settings=settings, new_date=dt.date(2099, 3, 23),
+                         note="Chờ xác minh")
+    async with session_scope(engine) as s:
+        reminders = (await s.exec(select(Outbox).where(Outbox.kind == "reminder").order_by(Outbox.id))).all()
+    assert [(r.status, r.due_at.astimezone(VN).date()) for r in reminders] == [
+        ("cancelled", dt.date(2099, 3, 13)), ("pending", dt.date(2099, 3, 20))]  # Fridays before each date
+    assert "23/03/2099" in reminders[1].payload["text"]
