@@ -39,7 +39,7 @@ ABBREVIATIONS: dict[str, str] = {
 # Words that say WHAT is asked about, not WHICH procedure: removed before procedure matching.
 FACET_CUES: dict[str, list[str]] = {
     "forms": ["mẫu tờ khai", "mẫu đơn", "tờ khai", "biểu mẫu", "tải mẫu", "form", "ct01", "tk1-ts", "tk1",
-              "mẫu số", "mẫu nào", "theo mẫu"],
+              "mẫu số", "mẫu nào", "theo mẫu", "mẫu phiếu", "mẫu giấy"],
     "result": ["nhận được gì", "nhận được giấy gì", "kết quả là gì", "được cấp gì", "cấp cho giấy gì", "nhận lại gì",
                "được giấy gì", "trả kết quả gì", "có giá trị", "giá trị bao lâu", "thời hạn sử dụng",
                "được bao nhiêu", "mức hưởng", "mức hỗ trợ", "mức trợ cấp", "được hưởng bao nhiêu",

@@ -37,6 +37,8 @@ from knowledge.text import clean, fold
 INTENTS = ("procedure", "case_status", "greeting", "help", "feedback", "thanks", "out_of_scope")
 _WORD = re.compile(r"[0-9a-zđ]+|[^\W\d_]+", re.UNICODE)
 _TELEX = set("sfrxj")
+# phrase evidence, BM25 relative to the best candidate, IDF coverage, fuzzy alias similarity, diacritics bonus
+WEIGHTS = (0.3, 0.3, 0.2, 0.15, 0.05)
 
 
 def _phrases(words: Iterable[str]) -> list[str]:
@@ -307,7 +309,8 @@ class Matcher:
             accent = len(plain_q.intersection(entry.plain_words)) / max(1, len(plain_q)) if plain_q != set(content) else 0.0
             q_set = set(q)
             phrase = max((sum(g in q_set for g in ph) / len(ph) for ph in entry.phrases), default=0.0)
-            score = 0.4 * phrase + 0.2 * (scores[i] / top) + 0.2 * cov + 0.15 * fz + 0.05 * accent
+            w = WEIGHTS
+            score = w[0] * phrase + w[1] * (scores[i] / top) + w[2] * cov + w[3] * fz + w[4] * accent
             out.append(Match(entry.proc.id, entry.proc.name, round(float(min(1.0, score)), 4)))
         out.sort(key=lambda m: -m.score)
         return out

@@ -14,9 +14,9 @@ from knowledge.text import clean, fold
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "questions.tsv"
 
-# On the `measure` split (written by a different author than the `tune` split). Top-1 and out-of-scope are
-# issue #4's targets; top-3 (target 99%) and facet (target 90%) are held at what is reached so far.
-FLOORS = {"top1": 0.95, "top3": 0.985, "facet": 0.89, "out_of_scope": 0.9, "intents": 0.9}
+# Issue #4's targets, on the `measure` split (written by a different author than the `tune` split, which
+# the weights and thresholds were tuned on).
+FLOORS = {"top1": 0.95, "top3": 0.99, "facet": 0.90, "out_of_scope": 0.9, "intents": 0.9}
 MAX_CONFIDENT_WRONG = 0.02
 
 
