@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "123456"}
+DEV_SECRET = "dev-only-secret-key-change-me-in-production"
 
 
 class SettingsError(ValueError):
@@ -40,7 +41,7 @@ class Settings(BaseSettings):
     office_hours: str = "Thứ Hai đến Thứ Sáu, sáng 7:30–11:30, chiều 13:30–17:00"
     timezone: str = "Asia/Ho_Chi_Minh"
 
-    secret_key: SecretStr = SecretStr("dev-only-secret-key-change-me-in-production")
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
     verify_by: str = "phone_last4"
     staff_user_ids: list[int] = []
     api_host: str = "127.0.0.1"
@@ -58,6 +59,22 @@ class Settings(BaseSettings):
     retention_closed_days: int = Field(default=30, ge=0, description="Follows kept this long after a case closes")
 
     log_level: str = "INFO"
+    dispatch_rate_limit: bool = Field(default=True, description="Telegram's limits (30 msg/s, 1/s per chat); "
+                                      "false only for tests and benchmarks against a local Bot API server")
+    dispatch_lease: float = Field(default=120.0, ge=1, description="Seconds a claimed batch stays reserved; "
+                                  "the batch of a process killed mid-send is sent again after this")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret(cls, v: SecretStr) -> SecretStr:
+        raw = v.get_secret_value()
+        if raw.lower() in PLACEHOLDER_SECRETS or len(raw) < 16:
+            raise ValueError("SECRET_KEY is a placeholder or shorter than 16 characters; use a long random string")
+        return v
+
+    @property
+    def uses_dev_secret(self) -> bool:
+        return self.secret_key.get_secret_value() == DEV_SECRET
 
     @field_validator("verify_by")
     @classmethod

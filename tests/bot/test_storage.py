@@ -108,3 +108,13 @@ def test_database_url_defaults_to_sqlite_under_data_dir(tmp_path) -> None:  # ty
     assert database_url(pg) == "postgresql+psycopg://u:p@db/x"
     with pytest.raises(SettingsError):
         database_url(Settings(_env_file=None, database_url="oracle://x"))  # type: ignore[call-arg]
+
+
+def test_placeholder_secrets_are_refused() -> None:
+    from pydantic import ValidationError
+
+    for bad in ("changeme", "secret", "short-key"):
+        with pytest.raises(ValidationError, match="SECRET_KEY"):
+            Settings(_env_file=None, secret_key=bad)  # type: ignore[call-arg]
+    assert Settings(_env_file=None).uses_dev_secret  # type: ignore[call-arg]
+    assert not Settings(_env_file=None, secret_key="x" * 32).uses_dev_secret  # type: ignore[call-arg]
