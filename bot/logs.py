@@ -50,3 +50,5 @@ def setup_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # a dispatcher round longer than DISPATCH_INTERVAL makes APScheduler skip the next one: expected, not a problem
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)

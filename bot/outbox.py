@@ -41,7 +41,7 @@ async def enqueue(
 
 
 async def claim(session: AsyncSession, *, limit: int, now: dt.datetime | None = None,
-                urgent_only: bool = False) -> list[Outbox]:
+                urgent_only: bool = False, lease: dt.timedelta = LEASE) -> list[Outbox]:
     """Take up to `limit` due messages (pending, or sending with an expired lease) under a new lease.
     In quiet hours only urgent ones (what the citizen just asked for)."""
     now = now or utcnow()
@@ -57,10 +57,9 @@ async def claim(session: AsyncSession, *, limit: int, now: dt.datetime | None = 
     if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
         stmt = stmt.with_for_update(skip_locked=True)
     rows = list((await session.exec(stmt)).all())
-    for row in rows:
-        row.status = "sending"
-        row.lease_until = now + LEASE
-        session.add(row)
+    if rows:  # one UPDATE for the batch (the loaded rows are updated in place by the ORM)
+        await session.exec(update(Outbox).where(Outbox.id.in_([r.id for r in rows]))  # type: ignore[union-attr]
+                           .values(status="sending", lease_until=now + lease))
     return rows
 
 
@@ -73,6 +72,15 @@ async def mark_sent(session: AsyncSession, ids: list[int], now: dt.datetime | No
 async def reschedule(session: AsyncSession, row_id: int, *, due_at: dt.datetime, error: str, attempts: int) -> None:
     await session.exec(update(Outbox).where(Outbox.id == row_id).values(  # type: ignore[arg-type]
         status="pending", due_at=due_at, last_error=error[:300], attempts=attempts, lease_until=None))
+
+
+async def release(session: AsyncSession, ids: list[int], *, lease_until: dt.datetime, due_at: dt.datetime) -> None:
+    """Give back claimed rows that were not tried (no attempt counted), but only while they are still under
+    this lease: once it has expired another process may have claimed them, and their state is its own."""
+    if ids:
+        await session.exec(update(Outbox).where(Outbox.id.in_(ids), Outbox.status == "sending",  # type: ignore[union-attr]
+                                                Outbox.lease_until == lease_until)
+                           .values(status="pending", due_at=due_at, lease_until=None))
 
 
 async def mark_failed(session: AsyncSession, row_id: int, *, error: str, status: str = "failed") -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.dispatcher import Blocked, Rejected, RetryLater, Transient
 
@@ -29,6 +29,8 @@ class TelegramSender:
             raise RetryLater(retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)) from None
         except Forbidden as exc:
             raise Blocked(exc.message) from None
+        except ChatMigrated as exc:  # a group became a supergroup: this chat id is gone for good
+            raise Blocked(f"chat migrated to {exc.new_chat_id}") from None
         except BadRequest as exc:
             if any(g in exc.message.lower() for g in _GONE):
                 raise Blocked(exc.message) from None

@@ -225,7 +225,11 @@ def build_application(settings: Settings, services: Services | None = None) -> A
         await application.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
         application.bot_data["dispatcher"] = Dispatcher(
             services.engine, TelegramSender(application.bot), tz=settings.tz, batch=settings.dispatch_batch,
-            limiter=RateLimiter())
+            limiter=RateLimiter() if settings.dispatch_rate_limit else None,
+            # without Telegram's limits the server is a local one (tests, benchmarks): a few requests in flight
+            # keep it busy, more only cost CPU in the HTTP client's pool (docs/benchmarks.md, Notifications)
+            concurrency=16 if settings.dispatch_rate_limit else 4,
+            lease=dt.timedelta(seconds=settings.dispatch_lease))
         jobs = application.job_queue
         if jobs is not None:  # job names are fixed, so a restart never schedules a job twice
             for job in jobs.get_jobs_by_name("outbox") + jobs.get_jobs_by_name("retention"):
@@ -246,6 +250,9 @@ def build_application(settings: Settings, services: Services | None = None) -> A
 
 def run_bot(settings: Settings, *, webhook: bool = False) -> None:
     setup_logging(settings.log_level)
+    if settings.uses_dev_secret:
+        log.warning("SECRET_KEY is not set: using the development secret; set a long random SECRET_KEY in .env "
+                    "before serving citizens (it protects phone numbers and buttons)")
     app = build_application(settings)
     if not webhook:
         app.run_polling(allowed_updates=ALLOWED_UPDATES)
