@@ -88,14 +88,15 @@ def serve_echo() -> None:
 _ARRIVAL: contextvars.ContextVar[float] = contextvars.ContextVar("arrival", default=0.0)
 
 
-def make_server():  # type: ignore[no-untyped-def]
+def make_server(delay: float = 0.0):  # type: ignore[no-untyped-def]
     from tests.telegram_api import FakeTelegram
 
     class BenchServer(FakeTelegram):
         """The tests' fake server; every sendMessage is matched to the oldest unanswered question of its chat."""
 
-        def __init__(self) -> None:
+        def __init__(self, delay: float = 0.0) -> None:
             super().__init__(TOKEN)
+            self.delay = delay  # seconds before each sendMessage is answered: Telegram's round trip
             self.waiting: dict[int, collections.deque[asyncio.Future[float]]] = {}  # chat -> unanswered questions
             self.extra = 0  # bot messages that answer no question (late replies after a timeout, second parts)
 
@@ -113,6 +114,8 @@ def make_server():  # type: ignore[no-untyped-def]
                     fut.set_result(arrived)
             else:
                 self.extra += 1
+            if self.delay:
+                await asyncio.sleep(self.delay)  # the citizen already has the message; the bot waits for the answer
             return msg
 
         def expect(self, chat_id: int) -> asyncio.Future[float]:
@@ -127,7 +130,7 @@ def make_server():  # type: ignore[no-untyped-def]
         def polls_since(self, n: int) -> int:
             return len([c for c in self.calls[n:] if c.method.lower() == "getupdates"])
 
-    return BenchServer()
+    return BenchServer(delay)
 
 
 # --- bot processes ----------------------------------------------------------------------------------------
@@ -404,6 +407,24 @@ CATEGORIES = [
 ]
 
 
+# What a sample was doing for the bot, from the outermost matching call: (name, frame fragments), first match wins.
+PATHS = [
+    ("getUpdates (PTB + httpx, parsing the updates)", ("get_updates (telegram/_bot.py",)),
+    ("sendMessage (PTB + httpx, parsing the returned Message)", ("send_message (telegram/_bot.py",)),
+    ("Matcher.understand", ("Matcher.understand (",)),
+    ("database (SQLAlchemy, sqlmodel, aiosqlite)", ("sqlalchemy/", "sqlmodel/", "aiosqlite/")),
+    ("reply building, to_event, split_text", ("bot/cards.py", "bot/callbacks.py", "to_event (handlers",
+                                               "split_text (handlers", "_markup (handlers")),
+]
+
+
+def path_of(stack: str) -> str:
+    for name, parts in PATHS:
+        if any(p in stack for p in parts):
+            return name
+    return "event loop, the rest"
+
+
 def classify(frames: list[str]) -> str:
     for frame in reversed(frames):
         where = frame.rsplit("(", 1)[-1]
@@ -418,6 +439,8 @@ def print_pyspy(path: Path, top: int) -> None:
     by_area: collections.Counter[str] = collections.Counter()
     by_leaf: collections.Counter[str] = collections.Counter()
     by_thread: collections.Counter[str] = collections.Counter()
+    by_path: collections.Counter[str] = collections.Counter()
+    de_json = 0
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
@@ -428,6 +451,8 @@ def print_pyspy(path: Path, top: int) -> None:
         frames = frames[1:] if frames[0].startswith("thread") else frames
         by_thread[thread] += n
         by_area[classify(frames)] += n
+        by_path[path_of(stack)] += n
+        de_json += n if "send_message (telegram/_bot.py" in stack and "Message.de_json" in stack else 0
         if frames:
             func, _, where = frames[-1].rpartition(" (")
             by_leaf[f"{func} ({where.rsplit(':', 1)[0]})"] += n
@@ -436,6 +461,10 @@ def print_pyspy(path: Path, top: int) -> None:
     print("| thread | share |\n|---|---|")
     for name, n in by_thread.most_common():
         print(f"| {name} | {n / total:.1%} |")
+    print("\n| call path (outermost matching call) | share of samples |\n|---|---|")
+    for name, n in by_path.most_common():
+        print(f"| {name} | {n / total:.1%} |")
+    print(f"\n(parsing the Message returned by sendMessage: {de_json / total:.1%})")
     print("\n| area (innermost matching frame) | share of samples |\n|---|---|")
     for name, n in by_area.most_common():
         print(f"| {name} | {n / total:.1%} |")
@@ -447,7 +476,7 @@ def print_pyspy(path: Path, top: int) -> None:
 def print_cprofile(path: Path, top: int) -> None:
     stats = pstats.Stats(str(path))
     stats.sort_stats("tottime")
-    print(f"\n## cProfile of the bot process (closed loop), top {top} by own time\n", flush=True)
+    print(f"\n## cProfile of the bot process (its whole life, start-up included), top {top} by own time\n", flush=True)
     stats.print_stats(top)
     stats.sort_stats("cumulative")
     print(f"\n## top {top} by cumulative time\n", flush=True)
@@ -475,8 +504,8 @@ async def run(args: argparse.Namespace) -> list[Result]:
     pool = [r.q for r in read_questions(ROOT / "tests" / "data" / "questions.tsv")]
     questions = [pool[i % len(pool)] for i in range(args.questions)]
     print(f"{machine()}, PTB {ptb_version}; {len(questions)} questions ({len(pool)} distinct) from "
-          f"{args.citizens} citizens", file=sys.stderr, flush=True)
-    server = make_server()
+          f"{args.citizens} citizens; sendMessage answered after {args.api_delay_ms:.0f} ms", file=sys.stderr, flush=True)
+    server = make_server(args.api_delay_ms / 1000)
     await server.start()
     results: list[Result] = []
     try:
@@ -532,8 +561,10 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=2000)
     ap.add_argument("--citizens", type=int, default=50)
     ap.add_argument("--bots", default="echo,bot", help="comma-separated: echo, bot (run in this order)")
-    ap.add_argument("--rounds", type=int, default=1, help="repeat the whole set of bots")
+    ap.add_argument("--rounds", type=int, default=3, help="repeat the whole set of bots (order alternates)")
     ap.add_argument("--no-burst", action="store_true", help="closed loop only")
+    ap.add_argument("--api-delay-ms", type=float, default=0.0, help="the server answers each sendMessage this much "
+                    "later (a round trip to Telegram, about 100 ms from Viet Nam); the reply counts as arrived before")
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds a citizen waits for one reply")
     ap.add_argument("--phase-timeout", type=float, default=300.0, help="seconds one phase may take")
     ap.add_argument("--quiet-wait", type=float, default=120.0, help="before each phase, wait up to this many seconds "
