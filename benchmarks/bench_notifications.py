@@ -53,7 +53,7 @@ from bot.dispatcher import Dispatcher, RateLimiter  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
 from bot.models import Outbox  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from handlers.sender import TelegramSender  # noqa: E402
+from handlers.sender import TelegramSender, make_bot  # noqa: E402
 from tests.telegram_api import FakeTelegram  # noqa: E402
 
 TOKEN = "123:ABC"
@@ -241,7 +241,7 @@ async def main(args: argparse.Namespace) -> None:
           f"{'in this process' if args.inproc else 'in a subprocess'}")
     server = Server(args.inproc)
     await server.start()
-    app = Application.builder().token(TOKEN).base_url(f"{server.url}/bot").build()  # the bot's own settings
+    app = Application.builder().bot(make_bot(TOKEN, server.url)).build()  # the bot as `tthc-bot run` builds it
     bot = app.bot
     await bot.initialize()
     lines = ["| run | database | messages | time | msg/s | CPU of this process per message | of 30 msg/s |",

@@ -8,8 +8,8 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ChatType, ParseMode
+from telegram import BotCommand, Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
@@ -22,7 +22,7 @@ from bot.logs import setup_logging
 from bot.events import Event, Reply
 from bot.services import Services, build_services
 from bot.settings import Settings
-from handlers.sender import TelegramSender
+from handlers.sender import LeanBot, TelegramSender, make_bot
 
 log = logging.getLogger(__name__)
 LIMIT = 4096
@@ -140,15 +140,7 @@ def to_event(update: Update, bot_username: str | None = None) -> Event | None:
     return Event(chat.id, "text", text=text, user_id=uid, is_group=group)
 
 
-def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
-    if not reply.buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.text, callback_data=b.data, url=b.url) for b in row] for row in reply.buttons]
-    )
-
-
-async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
+async def _send(update: Update, bot: LeanBot, replies: list[Reply]) -> None:
     query = update.callback_query
     toast = next((r.toast for r in replies if r.toast), None)
     if query:
@@ -162,15 +154,15 @@ async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: lis
             continue
         if reply.edit and query and query.message and _units(reply.text) <= LIMIT:
             try:
-                await query.edit_message_text(reply.text, parse_mode=ParseMode.HTML, reply_markup=_markup(reply))
+                await bot.edit_html(chat_id, query.message.message_id, reply.text, reply.buttons)
                 continue
             except BadRequest as exc:
                 if "not modified" in str(exc).lower():
                     continue
         chunks = split_text(reply.text)
         for i, chunk in enumerate(chunks):
-            await _with_retry(lambda c=chunk, last=(i == len(chunks) - 1): context.bot.send_message(
-                chat_id, c, parse_mode=ParseMode.HTML, reply_markup=_markup(reply) if last else None))
+            await _with_retry(lambda c=chunk, last=(i == len(chunks) - 1): bot.send_html(
+                chat_id, c, reply.buttons if last else None))
 
 
 async def _with_retry(call: Callable[[], Awaitable[object]]) -> None:
@@ -192,10 +184,9 @@ async def _with_retry(call: Callable[[], Awaitable[object]]) -> None:
 
 def build_application(settings: Settings, services: Services | None = None) -> Application:
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
-    base = settings.telegram_api_url.rstrip("/")
     services = services or build_services(settings)
     conversation = Conversation(services, flood=FloodGuard(limit=settings.flood_limit, silence=settings.flood_silence))
-    app = (Application.builder().token(token).base_url(f"{base}/bot").base_file_url(f"{base}/file/bot").build())
+    app = Application.builder().bot(make_bot(token, settings.telegram_api_url)).build()
 
     async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         event = to_event(update, context.bot.username)
@@ -203,7 +194,7 @@ def build_application(settings: Settings, services: Services | None = None) -> A
             if update.callback_query:  # stop the spinner of a button we do not handle
                 await update.callback_query.answer()
             return
-        await _send(update, context, await conversation.handle(event))
+        await _send(update, context.bot, await conversation.handle(event))
 
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("unhandled error while sending a reply: %s", type(context.error).__name__)
@@ -248,11 +239,21 @@ def build_application(settings: Settings, services: Services | None = None) -> A
     return app
 
 
+def _use_uvloop() -> None:
+    """uvloop runs the same asyncio code with less CPU per request; where it is missing, asyncio's loop does."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
 def run_bot(settings: Settings, *, webhook: bool = False) -> None:
     setup_logging(settings.log_level)
     if settings.uses_dev_secret:
         log.warning("SECRET_KEY is not set: using the development secret; set a long random SECRET_KEY in .env "
                     "before serving citizens (it protects phone numbers and buttons)")
+    _use_uvloop()
     app = build_application(settings)
     if not webhook:
         app.run_polling(allowed_updates=ALLOWED_UPDATES)
