@@ -29,6 +29,7 @@ from bot.events import Button, Event, Reply
 from bot.models import Case
 from bot.services import Services
 from knowledge.codes import decode_payload, find_code
+from knowledge.matcher import Understanding
 from knowledge.schema import Procedure
 
 log = logging.getLogger(__name__)
@@ -43,12 +44,19 @@ def short(text: str, limit: int = 60) -> str:
     return text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
+def _leaves_lookup(u: Understanding, text: str, waiting: str) -> bool:
+    if find_code(text) or (waiting == "verify" and any(ch.isdigit() for ch in text)):
+        return False
+    return (u.intent == "procedure" and u.confident) or u.intent in {"greeting", "help", "feedback"}
+
+
 class Conversation:
     def __init__(self, services: Services, *, flood: FloodGuard | None = None) -> None:
         self.s = services
         self.flood = flood or FloodGuard()
         self.by_key = {proc_key(p.id): p for p in services.kb.procedures}
         self.fields = services.kb.fields()
+        self.states = chatstate.ChatStates()
 
     # --- entry point ------------------------------------------------------------------
 
@@ -61,7 +69,9 @@ class Conversation:
             return [Reply(m.FLOOD)] if verdict == "warn" else []
         try:
             async with session_scope(self.s.engine) as session:
-                return await self._dispatch(session, event)
+                replies = await self._dispatch(session, event)
+            self.states.committed(session)
+            return replies
         except DB_ERRORS:
             log.warning("database unavailable; answering %s event without it", event.kind)
             return self._without_database(event)
@@ -102,14 +112,14 @@ class Conversation:
     async def _command(self, session: AsyncSession, ev: Event) -> list[Reply]:
         cmd = (ev.command or "").lower()
         if cmd in {"start", "menu"}:
-            await chatstate.save(session, ev.chat_id, {})
+            await self.states.save(session, ev.chat_id, {})
             if ev.args:
                 return await self._start_case(session, ev, ev.args)
             return [self._greeting(ev)]
         if cmd in {"help", "huongdan", "trogiup"}:
             return [self._help(ev)]
         if cmd in {"cancel", "huy"}:
-            await chatstate.save(session, ev.chat_id, {})
+            await self.states.save(session, ev.chat_id, {})
             return [Reply(m.CANCELLED)]
         if cmd == "linhvuc":
             return [self._fields(ev)]
@@ -148,21 +158,30 @@ class Conversation:
     # --- free text --------------------------------------------------------------------
 
     async def _text(self, session: AsyncSession, ev: Event) -> list[Reply]:
-        state = await chatstate.load(session, ev.chat_id)
+        state = await self.states.load(session, ev.chat_id)
         waiting = state.get("await")
-        if waiting == "code":
-            return await self._case_prompt(session, ev, ev.text, then=state.get("then"))
-        if waiting == "verify":
-            return await self._verify(session, ev, state)
+        u = None
+        if waiting in {"code", "verify"}:
+            # the answer asked for is a receipt code, or digits (phone or birth year); a procedure question typed
+            # instead leaves the lookup, rather than being refused or counted as a failed verification
+            u = self.s.matcher.understand(ev.text)
+            if _leaves_lookup(u, ev.text, waiting):
+                await self.states.save(session, ev.chat_id, {"verified": state.get("verified", [])})
+            elif waiting == "code":
+                return await self._case_prompt(session, ev, ev.text, then=state.get("then"))
+            elif any(ch.isdigit() for ch in ev.text):
+                return await self._verify(session, ev, state)
+            else:  # no digits at all: not an attempt, so it does not count against the limit
+                return [Reply(m.ASK_VERIFY[self.s.settings.verify_by])]
         if waiting == "fb_text":
             state.update({"await": "fb_code", "text": ev.text[: feedback.MAX_TEXT]})
-            await chatstate.save(session, ev.chat_id, state)
+            await self.states.save(session, ev.chat_id, state)
             return [Reply(m.FEEDBACK_ASK_CODE, [[self._btn(ev, m.SKIP, "gs")]])]
         if waiting == "fb_code":
             return [await self._feedback_finish(session, ev, state, find_code(ev.text))]
         if waiting == "sv_comment":
             return [await self._survey_finish(session, ev, state, ev.text)]
-        u = self.s.matcher.understand(ev.text)
+        u = u or self.s.matcher.understand(ev.text)
         await gaps.record(session, u, source="bot")
         if u.intent == "case_status":
             return await self._case_prompt(session, ev, u.case_code or "")
@@ -223,10 +242,10 @@ class Conversation:
                                              case_id=None if args[0] == "all" else int(args[0]))
             return [Reply(m.UNFOLLOWED.format(n=n), edit=True)]
         if action == "gc" and args and args[0] in feedback.CATEGORIES:
-            await chatstate.save(session, ev.chat_id, {"await": "fb_text", "category": args[0]})
+            await self.states.save(session, ev.chat_id, {"await": "fb_text", "category": args[0]})
             return [Reply(m.FEEDBACK_ASK_TEXT.format(category=feedback.CATEGORIES[args[0]]), edit=True)]
         if action == "gs":
-            state = await chatstate.load(session, ev.chat_id)
+            state = await self.states.load(session, ev.chat_id)
             if state.get("await") == "fb_code":
                 return [await self._feedback_finish(session, ev, state, None)]
         if action == "sv" and args and args[0].isdigit():
@@ -237,10 +256,11 @@ class Conversation:
             if args[0] != "y":
                 return [Reply(m.ERASE_KEPT, edit=True)]
             done = await erase_chat(session, ev.chat_id)
+            self.states.forget(ev.chat_id)
             return [Reply(m.ERASE_DONE.format(follows=done.follows, checklists=done.checklists,
                                               feedback=done.feedback_links, pending=done.pending_messages), edit=True)]
         if action == "sc":
-            state = await chatstate.load(session, ev.chat_id)
+            state = await self.states.load(session, ev.chat_id)
             if state.get("await") == "sv_comment":
                 return [await self._survey_finish(session, ev, state, None)]
         return [Reply("", toast=m.STALE_BUTTON)]
@@ -302,15 +322,15 @@ class Conversation:
     async def _case_prompt(self, session: AsyncSession, ev: Event, text: str, then: str | None = None) -> list[Reply]:
         code = find_code(text) if text else None
         if not code:
-            state = await chatstate.load(session, ev.chat_id)
+            state = await self.states.load(session, ev.chat_id)
             then = then or state.get("then")
-            await chatstate.save(session, ev.chat_id, {"await": "code", "then": then, "verified": state.get("verified", [])})
+            await self.states.save(session, ev.chat_id, {"await": "code", "then": then, "verified": state.get("verified", [])})
             return [Reply(m.BAD_CODE if text.strip() else m.ASK_CODE)]
         until = await verification.blocked_until(session, chat_id=ev.chat_id, code=code)
         if until:
             return [self._blocked(until)]
-        state = await chatstate.load(session, ev.chat_id)
-        await chatstate.save(session, ev.chat_id, {"await": "verify", "code": code, "then": then or state.get("then"),
+        state = await self.states.load(session, ev.chat_id)
+        await self.states.save(session, ev.chat_id, {"await": "verify", "code": code, "then": then or state.get("then"),
                                                    "verified": state.get("verified", [])})
         return [Reply(m.ASK_VERIFY[self.s.settings.verify_by])]
 
@@ -322,16 +342,16 @@ class Conversation:
         code = state.get("code", "")
         until = await verification.blocked_until(session, chat_id=ev.chat_id, code=code)
         if until:
-            await chatstate.save(session, ev.chat_id, {})
+            await self.states.save(session, ev.chat_id, {})
             return [self._blocked(until)]
         case = await verification.verify(session, chat_id=ev.chat_id, code=code, answer=ev.text,
                                          verify_by=self.s.settings.verify_by)
         verified = list(state.get("verified", []))
         if case is None:
-            await chatstate.save(session, ev.chat_id, {"verified": verified})
+            await self.states.save(session, ev.chat_id, {"verified": verified})
             return [Reply(m.VERIFY_FAILED.format(hotline=html.escape(self.s.settings.hotline)))]
         verified = [*verified[-9:], case.id] if case.id not in verified else verified
-        await chatstate.save(session, ev.chat_id, {"verified": verified})
+        await self.states.save(session, ev.chat_id, {"verified": verified})
         card = await self._case_card(session, case)
         if state.get("then") == "follow":
             return [card, *await self._follow(session, ev, case.id)]  # type: ignore[arg-type]
@@ -341,7 +361,7 @@ class Conversation:
         return Button(text, pack(ev.chat_id, self.s.secret, *parts))
 
     async def _follow(self, session: AsyncSession, ev: Event, case_id: int) -> list[Reply]:
-        state = await chatstate.load(session, ev.chat_id)
+        state = await self.states.load(session, ev.chat_id)
         case = await session.get(Case, case_id)
         if case is None or case_id not in state.get("verified", []):
             return [Reply(m.NOT_VERIFIED)]
@@ -399,7 +419,7 @@ class Conversation:
     async def _feedback_finish(self, session: AsyncSession, ev: Event, state: dict, code: str | None) -> Reply:
         fb = await feedback.create(session, chat_id=ev.chat_id, category=state.get("category", "khac"),
                                    text=state.get("text", ""), case_code=code)
-        await chatstate.save(session, ev.chat_id, {"verified": state.get("verified", [])})
+        await self.states.save(session, ev.chat_id, {"verified": state.get("verified", [])})
         return Reply(m.FEEDBACK_DONE.format(no=fb.tracking_no))
 
     # --- survey -----------------------------------------------------------------------
@@ -410,28 +430,28 @@ class Conversation:
 
     async def _survey_start(self, session: AsyncSession, ev: Event, case_id: int | None) -> Reply:
         case = await session.get(Case, case_id) if case_id else None
-        await chatstate.save(session, ev.chat_id, {"survey": {"case": case.id if case else None, "scores": {}}})
+        await self.states.save(session, ev.chat_id, {"survey": {"case": case.id if case else None, "scores": {}}})
         about = f" cho hồ sơ {html.escape(case.display_code)}" if case else ""
         return self._survey_question(ev, 0, about, edit=False)
 
     async def _survey_score(self, session: AsyncSession, ev: Event, i: int, score: int) -> Reply:
-        state = await chatstate.load(session, ev.chat_id)
+        state = await self.states.load(session, ev.chat_id)
         sv = state.get("survey")
         if not sv or i != len(sv["scores"]) or i >= len(survey.KEYS):
             return Reply("", toast=m.STALE_BUTTON)
         sv["scores"][survey.KEYS[i]] = score
         if i + 1 < len(survey.KEYS):
-            await chatstate.save(session, ev.chat_id, state)
+            await self.states.save(session, ev.chat_id, state)
             return self._survey_question(ev, i + 1, "", edit=True)
         state["await"] = "sv_comment"
-        await chatstate.save(session, ev.chat_id, state)
+        await self.states.save(session, ev.chat_id, state)
         return Reply(m.SURVEY_ASK_COMMENT, [[self._btn(ev, m.SKIP, "sc")]], edit=True)
 
     async def _survey_finish(self, session: AsyncSession, ev: Event, state: dict, comment: str | None) -> Reply:
         sv = state.get("survey") or {}
         case = await session.get(Case, sv["case"]) if sv.get("case") else None
         await survey.save(session, scores=sv.get("scores", {}), comment=(comment or "")[:1000] or None, case=case)
-        await chatstate.save(session, ev.chat_id, {"verified": state.get("verified", [])})
+        await self.states.save(session, ev.chat_id, {"verified": state.get("verified", [])})
         return Reply(m.SURVEY_DONE)
 
     async def _case_card(self, session: AsyncSession, case: Case) -> Reply:

@@ -79,6 +79,33 @@ async def test_case_lookup_needs_the_phone_digits(settings, kb, matcher, engine)
     assert unknown_answer.text == wrong.text  # no way to tell "no such code" from "wrong digits"
 
 
+async def test_a_question_typed_during_a_lookup_is_answered_not_counted(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
+    from sqlmodel import func, select
+
+    from bot.models import VerificationAttempt
+
+    async with session_scope(engine) as s:
+        [case] = await demo.seed(session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=1,
+                                 today=dt.date(2026, 11, 25))
+    conv = _conv(settings, kb, matcher, engine)
+    [ask_code] = await conv.handle(Event(5, "command", command="tracuu"))
+    [still] = await conv.handle(Event(5, "text", text="mã của tôi bị mất"))
+    assert "mã hồ sơ" in still.text  # not a code and not a question: the prompt again
+    [card] = await conv.handle(Event(5, "text", text="lam ho chieu can gi"))
+    assert "hộ chiếu" in card.text.lower() and card.buttons  # the question is answered, the lookup left
+    [ask] = await conv.handle(Event(5, "command", command="tracuu", args=case.code))
+    assert "4 số cuối" in ask.text
+    [again] = await conv.handle(Event(5, "text", text="không nhớ ạ"))
+    assert again.text == ask.text  # no digits: asked again, not a failed attempt
+    [answer] = await conv.handle(Event(5, "text", text="le phi dang ky ket hon"))
+    assert "Đăng ký kết hôn" in answer.text
+    async with session_scope(engine) as s:
+        attempts = (await s.exec(select(func.count()).select_from(VerificationAttempt))).one()
+    assert attempts == 0
+    [after] = await conv.handle(Event(5, "text", text=case.phone_last4))  # the lookup was left: digits are a question now
+    assert case.code not in after.text
+
+
 async def test_unsupported_messages_and_errors_get_one_polite_line(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
     conv = _conv(settings, kb, matcher, engine)
     [sticker] = await conv.handle(Event(7, "unsupported"))
