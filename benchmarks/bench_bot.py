@@ -130,6 +130,14 @@ def make_server(delay: float = 0.0):  # type: ignore[no-untyped-def]
         def polls_since(self, n: int) -> int:
             return len([c for c in self.calls[n:] if c.method.lower() == "getupdates"])
 
+        def replies_since(self, n: int) -> dict[str, int]:
+            """What the replies were, so a fast run of error messages cannot pass for a fast bot."""
+            kinds: collections.Counter[str] = collections.Counter()
+            for c in self.calls[n:]:
+                if c.method.lower() == "sendmessage":
+                    kinds[reply_kind(str(c.params.get("text", "")), bool(c.params.get("reply_markup")))] += 1
+            return dict(kinds)
+
     return BenchServer(delay)
 
 
@@ -246,7 +254,18 @@ class Result:
     bot_rss_mb: float
     polls_per_msg: float  # getUpdates calls per answered question
     other_load: float  # cores used by other processes on the machine during the phase
+    replies: dict[str, int] = field(default_factory=dict)  # reply kinds (tthc-bot): answer card, choices, ...
     latencies_ms: list[float] = field(default_factory=list, repr=False)
+
+
+def reply_kind(text: str, buttons: bool) -> str:
+    from bot import messages as m
+
+    for kind, start in (("error", m.ERROR.split("{")[0]), ("flood", m.FLOOD), ("database down", m.DB_DOWN[:40]),
+                        ("choices", m.NOT_SURE), ("out of scope", m.OUT_OF_SCOPE[:40])):
+        if text.startswith(start):
+            return kind
+    return "answer card" if buttons and "<b>" in text else "other"
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -348,7 +367,7 @@ async def phase(server, bot: BotProcess, name: str, mode: str, questions: list[s
     secs = max(1e-9, last - first)
     return Result(name, mode, len(questions), n, lost, secs, n / secs if n else 0.0, pct(lat, 0.50), pct(lat, 0.99),
                   max(lat, default=float("nan")), cpu / max(1, n) * 1000, own / max(1, n) * 1000, rss_mb(bot.proc.pid),
-                  server.polls_since(calls0) / max(1, n), other, lat)
+                  server.polls_since(calls0) / max(1, n), other, server.replies_since(calls0), lat)
 
 
 async def measure_bot(server, name: str, questions: list[str], args: argparse.Namespace, base_chat: int,  # type: ignore[no-untyped-def]
@@ -378,6 +397,7 @@ async def measure_bot(server, name: str, questions: list[str], args: argparse.Na
                     print(f"  {name:5s} {mode:6s}: {r.answered}/{r.questions} answered in {r.seconds:.1f} s, "
                           f"{r.msgs_per_s:.0f} msg/s, p50 {r.p50_ms:.0f} ms, p99 {r.p99_ms:.0f} ms, "
                           f"bot CPU {r.bot_cpu_ms_per_msg:.2f} ms/msg, other load {r.other_load:.2f} cores"
+                          f"{'; replies: ' + ', '.join(f'{k} {v}' for k, v in sorted(r.replies.items())) if name == 'bot' else ''}"
                           f"{' (busy machine: kept anyway)' if busy else ''}", file=sys.stderr, flush=True)
                     break
         finally:
