@@ -277,11 +277,6 @@ class Matcher:
 
     # --- scoring -----------------------------------------------------------------------
 
-    def _coverage(self, q: list[str], doc_vocab: set[str]) -> float:
-        weights = [(self.idf.get(t, self.oov_idf), t in doc_vocab) for t in q]
-        total = sum(w for w, _ in weights)
-        return sum(w for w, hit in weights if hit) / total if total else 0.0
-
     def rank(self, text: str, tokens: list[str] | None = None) -> list[Match]:
         toks = tokens if tokens is not None else self.tokens(text)
         content = [t for t in toks if t not in _FILLERS and t not in _CUE_WORDS]
@@ -299,17 +294,20 @@ class Matcher:
             return []
         top = float(max(scores[i] for i in idx))
         q_folded = " ".join(content)
-        q_content_grams = grams(content)
+        q_set = set(q)
+        # coverage: the share of the question's content (by idf) that the procedure's vocabulary has
+        q_weights = [(t, self.idf.get(t, self.oov_idf)) for t in grams(content)]
+        total = sum(w for _, w in q_weights)
         plain_q = set(syllables(clean(text)))
+        accented = plain_q != set(content)  # typed with diacritics: reward procedures that use the same words
+        w = WEIGHTS
         out = []
-        for i in idx:
+        for i in idx:  # per candidate, only C-level loops: this is the hottest code of a question
             entry = self.entries[i]
-            fz = max(fuzz.ratio(q_folded, a) for a in entry.aliases_folded) / 100
-            cov = self._coverage(q_content_grams, set(entry.vocab))
-            accent = len(plain_q.intersection(entry.plain_words)) / max(1, len(plain_q)) if plain_q != set(content) else 0.0
-            q_set = set(q)
-            phrase = max((sum(g in q_set for g in ph) / len(ph) for ph in entry.phrases), default=0.0)
-            w = WEIGHTS
+            fz = process.extractOne(q_folded, entry.aliases_folded, scorer=fuzz.ratio)[1] / 100
+            cov = sum(wt for t, wt in q_weights if t in entry.vocab) / total if total else 0.0
+            accent = len(plain_q.intersection(entry.plain_words)) / max(1, len(plain_q)) if accented else 0.0
+            phrase = max((len(q_set.intersection(ph)) / len(ph) for ph in entry.phrases), default=0.0)
             score = w[0] * phrase + w[1] * (scores[i] / top) + w[2] * cov + w[3] * fz + w[4] * accent
             out.append(Match(entry.proc.id, entry.proc.name, round(float(min(1.0, score)), 4)))
         out.sort(key=lambda m: -m.score)
