@@ -23,7 +23,7 @@ from bot.case_updates import set_status
 from bot.cases import get_case
 from bot.db import session_scope
 from bot.dispatcher import Dispatcher, RateLimiter, Stats
-from bot.models import Case, Outbox, Subscription, SurveyResponse
+from bot.models import Outbox, Subscription, SurveyResponse
 from bot.settings import Settings
 from bot.workdays import is_working_day
 from tests.handlers.conftest import Harness, button, buttons

@@ -6,7 +6,6 @@ Create Date: 2026-11-25 17:21:37.495105
 """
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
 import bot.models
 
 
