@@ -144,19 +144,46 @@ def make_server(delay: float = 0.0):  # type: ignore[no-untyped-def]
 # --- bot processes ----------------------------------------------------------------------------------------
 
 
+def tree(pid: int) -> list[int]:
+    """The process and its descendants (`tthc-bot run --workers N` starts N worker processes)."""
+    children: dict[int, list[int]] = collections.defaultdict(list)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    children[int(fh.read().rsplit(")", 1)[1].split()[1])].append(int(entry))
+            except OSError:
+                continue
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, all its threads (fields 14 and 15 of /proc/<pid>/stat)."""
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    """User + system CPU time of a process and its descendants, all threads (fields 14 and 15 of /proc/<pid>/stat)."""
+    total = 0
+    for p in tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
 
 
 def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    total = 0
+    for p in tree(pid):
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                total += next((int(line.split()[1]) for line in fh if line.startswith("VmRSS:")), 0)
+        except OSError:
+            continue
+    return total / 1024
 
 
 def machine_busy() -> float:
@@ -200,14 +227,20 @@ class BotProcess:
         return self.proc.returncode
 
 
+def workers_of(name: str) -> int:
+    """`bot` is tthc-bot in one process; `bot-2w` is `tthc-bot run --workers 2` (a front and two workers)."""
+    return int(name.removeprefix("bot-").removesuffix("w")) if name.startswith("bot-") else 1
+
+
 def start_bot(name: str, url: str, workdir: Path, *, profile_to: Path | None = None) -> BotProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_", "DATABASE_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_", "DATABASE_", "BOT_"))}
     env.update({
         "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
         "PYTHONUNBUFFERED": "1",
         "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": url,
         "DATA_DIR": str(workdir), "DATABASE_URL": f"sqlite:///{workdir / 'tthc.db'}",
         "FLOOD_LIMIT": "1000000",  # the benchmark's citizens send 40 questions each within seconds
+        "BOT_WORKERS": str(workers_of(name)),
     })
     if name == "echo":
         cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-echo"]
@@ -397,7 +430,7 @@ async def measure_bot(server, name: str, questions: list[str], args: argparse.Na
                     print(f"  {name:5s} {mode:6s}: {r.answered}/{r.questions} answered in {r.seconds:.1f} s, "
                           f"{r.msgs_per_s:.0f} msg/s, p50 {r.p50_ms:.0f} ms, p99 {r.p99_ms:.0f} ms, "
                           f"bot CPU {r.bot_cpu_ms_per_msg:.2f} ms/msg, other load {r.other_load:.2f} cores"
-                          f"{'; replies: ' + ', '.join(f'{k} {v}' for k, v in sorted(r.replies.items())) if name == 'bot' else ''}"
+                          f"{'; replies: ' + ', '.join(f'{k} {v}' for k, v in sorted(r.replies.items())) if name != 'echo' else ''}"
                           f"{' (busy machine: kept anyway)' if busy else ''}", file=sys.stderr, flush=True)
                     break
         finally:
@@ -564,23 +597,25 @@ def report(results: list[Result]) -> None:
     print()
     for mode in ("closed", "burst"):
         echo = [r for r in results if r.bot == "echo" and r.mode == mode]
-        bot = [r for r in results if r.bot == "bot" and r.mode == mode]
-        if not (echo and bot):
-            continue
-        med = lambda rs, f: statistics.median(getattr(r, f) for r in rs)  # noqa: E731
-        ratio = med(bot, "msgs_per_s") / med(echo, "msgs_per_s")
-        print(f"{mode}, median of {len(bot)} run(s): echo {med(echo, 'msgs_per_s'):.0f} msg/s, p99 "
-              f"{med(echo, 'p99_ms'):.0f} ms, {med(echo, 'bot_cpu_ms_per_msg'):.2f} ms CPU/msg; bot "
-              f"{med(bot, 'msgs_per_s'):.0f} msg/s, p99 {med(bot, 'p99_ms'):.0f} ms, "
-              f"{med(bot, 'bot_cpu_ms_per_msg'):.2f} ms CPU/msg; bot/echo throughput {ratio:.0%} (target >= 60%), "
-              f"bot p99 {'<' if med(bot, 'p99_ms') < 1000 else '>='} 1 s")
+        for name in sorted({r.bot for r in results} - {"echo"}):
+            bot = [r for r in results if r.bot == name and r.mode == mode]
+            if not (echo and bot):
+                continue
+            med = lambda rs, f: statistics.median(getattr(r, f) for r in rs)  # noqa: E731
+            ratio = med(bot, "msgs_per_s") / med(echo, "msgs_per_s")
+            print(f"{mode}, median of {len(bot)} run(s): echo {med(echo, 'msgs_per_s'):.0f} msg/s, p99 "
+                  f"{med(echo, 'p99_ms'):.0f} ms, {med(echo, 'bot_cpu_ms_per_msg'):.2f} ms CPU/msg; {name} "
+                  f"{med(bot, 'msgs_per_s'):.0f} msg/s, p99 {med(bot, 'p99_ms'):.0f} ms, "
+                  f"{med(bot, 'bot_cpu_ms_per_msg'):.2f} ms CPU/msg; {name}/echo throughput {ratio:.0%} "
+                  f"(target >= 60%), p99 {'<' if med(bot, 'p99_ms') < 1000 else '>='} 1 s")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--questions", type=int, default=2000)
     ap.add_argument("--citizens", type=int, default=50)
-    ap.add_argument("--bots", default="echo,bot", help="comma-separated: echo, bot (run in this order)")
+    ap.add_argument("--bots", default="echo,bot,bot-2w", help="comma-separated, run in this order: echo; bot "
+                    "(tthc-bot, one process); bot-Nw (`tthc-bot run --workers N`)")
     ap.add_argument("--rounds", type=int, default=3, help="repeat the whole set of bots (order alternates)")
     ap.add_argument("--no-burst", action="store_true", help="closed loop only")
     ap.add_argument("--api-delay-ms", type=float, default=0.0, help="the server answers each sendMessage this much "

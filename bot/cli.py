@@ -240,11 +240,23 @@ def chat() -> None:
 
 
 @app.command("run")
-def run(webhook: Annotated[bool, typer.Option("--webhook", help="Receive updates by webhook.")] = False) -> None:
+def run(
+    webhook: Annotated[bool, typer.Option("--webhook", help="Receive updates by webhook.")] = False,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, max=32,
+                                                   help="Processes answering (default BOT_WORKERS, 1).")] = None,
+) -> None:
     """Run the Telegram bot (long polling by default)."""
     from handlers.telegram import run_bot
 
-    run_bot(settings(), webhook=webhook)
+    run_bot(settings(), webhook=webhook, workers=workers)
+
+
+@app.command("worker", hidden=True)
+def worker(fd: Annotated[int, typer.Option("--fd")]) -> None:
+    """A worker of `run --workers N`, started by it: answers the updates read from file descriptor FD."""
+    from handlers.workers import run_worker
+
+    run_worker(settings(), fd)
 
 
 @app.command("qr")

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     webhook_secret: SecretStr | None = None
+    bot_workers: int = Field(default=1, ge=1, le=32, description="Processes answering updates (`run --workers`); "
+                             "more than one uses more cores, see docs/benchmarks.md")
+    update_concurrency: int = Field(default=8, ge=1, le=256, description="Updates of different chats handled at "
+                                    "once (waiting for Telegram overlaps); a chat's own updates one at a time")
 
     hotline: str = "1900 0000"
     office_name: str = "Trung tâm Phục vụ hành chính công"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import logging
 import re
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
@@ -22,6 +24,7 @@ from bot.logs import setup_logging
 from bot.events import Event, Reply
 from bot.services import Services, build_services
 from bot.settings import Settings
+from handlers.ordering import PerChatUpdateProcessor
 from handlers.sender import LeanBot, TelegramSender, make_bot
 
 log = logging.getLogger(__name__)
@@ -183,10 +186,32 @@ async def _with_retry(call: Callable[[], Awaitable[object]]) -> None:
 
 
 def build_application(settings: Settings, services: Services | None = None) -> Application:
-    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
+    """The bot in one process: it receives updates, answers them and runs the scheduled jobs."""
     services = services or build_services(settings)
+    app = new_application(settings)
+    answer_updates(app, settings, services)
+    schedule_jobs(app, settings, services.engine)
+
+    async def post_shutdown(application: Application) -> None:
+        await services.close()
+
+    app.post_shutdown = post_shutdown
+    return app
+
+
+def new_application(settings: Settings, *, receives: bool = True) -> Application:
+    """PTB's Application on our bot; without `receives`, no updater and no job queue (a worker of
+    handlers/workers.py is handed its updates)."""
+    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
+    builder = (Application.builder().bot(make_bot(token, settings.telegram_api_url))
+               .concurrent_updates(PerChatUpdateProcessor(settings.update_concurrency)))
+    if not receives:
+        builder = builder.updater(None).job_queue(None)
+    return builder.build()
+
+
+def answer_updates(app: Application, settings: Settings, services: Services) -> None:
     conversation = Conversation(services, flood=FloodGuard(limit=settings.flood_limit, silence=settings.flood_silence))
-    app = Application.builder().bot(make_bot(token, settings.telegram_api_url)).build()
 
     async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         event = to_event(update, context.bot.username)
@@ -199,12 +224,21 @@ def build_application(settings: Settings, services: Services | None = None) -> A
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("unhandled error while sending a reply: %s", type(context.error).__name__)
 
+    app.add_handler(CallbackQueryHandler(on_update))
+    app.add_handler(MessageHandler(filters.ALL, on_update))
+    app.add_error_handler(on_error)
+
+
+def schedule_jobs(app: Application, settings: Settings, engine: AsyncEngine) -> None:
+    """What runs once per bot, however many processes answer: the command list, the notification dispatcher
+    and the nightly retention purge."""
+
     async def dispatch(context: ContextTypes.DEFAULT_TYPE) -> None:
         await context.bot_data["dispatcher"].tick()
 
     async def purge(context: ContextTypes.DEFAULT_TYPE) -> None:
         try:
-            async with session_scope(services.engine) as session:
+            async with session_scope(engine) as session:
                 done = await retention.purge(session, chat_days=settings.retention_chat_days,
                                              gaps_days=settings.retention_gaps_days,
                                              closed_days=settings.retention_closed_days)
@@ -215,7 +249,7 @@ def build_application(settings: Settings, services: Services | None = None) -> A
     async def post_init(application: Application) -> None:
         await application.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
         application.bot_data["dispatcher"] = Dispatcher(
-            services.engine, TelegramSender(application.bot), tz=settings.tz, batch=settings.dispatch_batch,
+            engine, TelegramSender(application.bot), tz=settings.tz, batch=settings.dispatch_batch,
             limiter=RateLimiter() if settings.dispatch_rate_limit else None,
             # without Telegram's limits the server is a local one (tests, benchmarks): a few requests in flight
             # keep it busy, more only cost CPU in the HTTP client's pool (docs/benchmarks.md, Notifications)
@@ -228,15 +262,7 @@ def build_application(settings: Settings, services: Services | None = None) -> A
             jobs.run_repeating(dispatch, interval=settings.dispatch_interval, first=1, name="outbox")
             jobs.run_daily(purge, time=dt.time(2, 30, tzinfo=settings.tz), name="retention")
 
-    async def post_shutdown(application: Application) -> None:
-        await services.close()
-
-    app.add_handler(CallbackQueryHandler(on_update))
-    app.add_handler(MessageHandler(filters.ALL, on_update))
-    app.add_error_handler(on_error)
     app.post_init = post_init
-    app.post_shutdown = post_shutdown
-    return app
 
 
 def _use_uvloop() -> None:
@@ -248,18 +274,27 @@ def _use_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-def run_bot(settings: Settings, *, webhook: bool = False) -> None:
+def run_bot(settings: Settings, *, webhook: bool = False, workers: int | None = None) -> None:
+    from handlers.workers import build_front
+
     setup_logging(settings.log_level)
     if settings.uses_dev_secret:
         log.warning("SECRET_KEY is not set: using the development secret; set a long random SECRET_KEY in .env "
                     "before serving citizens (it protects phone numbers and buttons)")
+    if webhook and (not settings.webhook_url or not settings.webhook_secret):
+        raise SystemExit("error: WEBHOOK_URL and WEBHOOK_SECRET must be set for --webhook")
     _use_uvloop()
-    app = build_application(settings)
+    count = workers or settings.bot_workers
+    app = build_application(settings) if count == 1 else build_front(settings, count)
+    # the knowledge base, the matcher's index and the libraries are built once and live forever: moved out of
+    # the collector's reach, they are not scanned again by every full collection (tens of ms each, and a
+    # p99 spike) while the bot answers
+    gc.collect()
+    gc.freeze()
     if not webhook:
         app.run_polling(allowed_updates=ALLOWED_UPDATES)
         return
-    if not settings.webhook_url or not settings.webhook_secret:
-        raise SystemExit("error: WEBHOOK_URL and WEBHOOK_SECRET must be set for --webhook")
     app.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port, url_path="telegram",
                     webhook_url=f"{settings.webhook_url.rstrip('/')}/telegram",
-                    secret_token=settings.webhook_secret.get_secret_value(), allowed_updates=ALLOWED_UPDATES)
+                    secret_token=settings.webhook_secret.get_secret_value(),  # type: ignore[union-attr]
+                    allowed_updates=ALLOWED_UPDATES)
