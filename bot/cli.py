@@ -231,9 +231,11 @@ def chat() -> None:
 
     async def go() -> None:
         services = build_services(settings())
+        conversation = Conversation(services)
         try:
-            await terminal_chat(Conversation(services))
+            await terminal_chat(conversation)
         finally:
+            await conversation.close()
             await services.close()
 
     run_async(go())

@@ -57,8 +57,13 @@ class Conversation:
         self.by_key = {proc_key(p.id): p for p in services.kb.procedures}
         self.fields = services.kb.fields()
         self.states = chatstate.ChatStates()
+        self.gaps = gaps.GapLog(services.engine)
 
     # --- entry point ------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Write what is still buffered (the gap log); call before the database engine is closed."""
+        await self.gaps.flush()
 
     async def handle(self, event: Event) -> list[Reply]:
         """Never raises: an unexpected error becomes one polite line with a reference."""
@@ -182,7 +187,7 @@ class Conversation:
         if waiting == "sv_comment":
             return [await self._survey_finish(session, ev, state, ev.text)]
         u = u or self.s.matcher.understand(ev.text)
-        await gaps.record(session, u, source="bot")
+        self.gaps.add(u, source="bot")
         if u.intent == "case_status":
             return await self._case_prompt(session, ev, u.case_code or "")
         if u.intent == "greeting":
@@ -395,6 +400,7 @@ class Conversation:
         return Reply(m.STAFF_STATS.format(cases=cases, outbox=html.escape(box)))
 
     async def _staff_gaps(self, session: AsyncSession) -> Reply:
+        await self.gaps.flush()  # what this process has not written yet counts too
         rows = await gaps.top_gaps(session, limit=15)
         if not rows:
             return Reply(m.STAFF_NO_GAPS)

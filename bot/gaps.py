@@ -7,19 +7,25 @@ so staff can see what citizens ask without seeing who asked.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.models import UnansweredQuestion
+from bot.db import DB_ERRORS, session_scope
+from bot.models import UnansweredQuestion, utcnow
 from knowledge.codes import CODE_RE
 from knowledge.matcher import Understanding
 from knowledge.text import clean
 
+log = logging.getLogger(__name__)
 _EMAIL = re.compile(r"\S+@\S+")
 _DIGITS = re.compile(r"\d[\d .\-]{5,}\d")
 
@@ -35,12 +41,64 @@ def is_gap(u: Understanding) -> bool:
     return u.intent == "out_of_scope" or (u.intent == "procedure" and not u.confident)
 
 
-async def record(session: AsyncSession, u: Understanding, *, source: str, matched: list[str] | None = None) -> bool:
+def _row(u: Understanding, source: str, matched: list[str] | None = None) -> dict[str, Any] | None:
     if not is_gap(u) or not u.query.strip():
-        return False
+        return None
     ids = matched if matched is not None else [m.id for m in u.matches[:3]]
-    session.add(UnansweredQuestion(text=redact(u.query), intent=u.intent, matched_ids=ids, source=source))
-    return True
+    return {"text": redact(u.query), "intent": u.intent, "matched_ids": ids, "source": source, "created_at": utcnow()}
+
+
+async def record(session: AsyncSession, u: Understanding, *, source: str, matched: list[str] | None = None) -> bool:
+    row = _row(u, source, matched)
+    if row:
+        session.add(UnansweredQuestion(**row))
+    return row is not None
+
+
+class GapLog:
+    """The bot's gaps, written in the background, a batch every few seconds.
+
+    A reply never waits for this write: it was one database write for every fifth question, and with several
+    bot processes on SQLite, concurrent small writes wait for each other's locks (docs/benchmarks.md, Bot
+    throughput). Rows are kept in memory until written (at most `limit`; a database outage of hours drops
+    the oldest), and `flush()` writes them now (at shutdown, before staff read them).
+    """
+
+    def __init__(self, engine: AsyncEngine, *, interval: float = 2.0, limit: int = 10_000) -> None:
+        self.engine, self.interval, self.limit = engine, interval, limit
+        self._rows: list[dict[str, Any]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._flushing: asyncio.Task[None] | None = None
+
+    def add(self, u: Understanding, *, source: str) -> None:
+        row = _row(u, source)
+        if row is None:
+            return
+        self._rows.append(row)
+        if len(self._rows) > self.limit:
+            del self._rows[0]
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self._timer is None and self._rows:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self.interval, lambda: setattr(self, "_flushing", loop.create_task(self.flush())))
+
+    async def flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        rows, self._rows = self._rows, []
+        if not rows:
+            return
+        try:
+            async with session_scope(self.engine) as session:
+                session.add_all([UnansweredQuestion(**r) for r in rows])
+        except DB_ERRORS as exc:
+            log.warning("%d unanswered question(s) not written yet: database unavailable (%s)", len(rows),
+                        type(exc).__name__)
+            self._rows = (rows + self._rows)[-self.limit:]
+            self._schedule()
 
 
 @dataclass(frozen=True)

@@ -189,10 +189,11 @@ def build_application(settings: Settings, services: Services | None = None) -> A
     """The bot in one process: it receives updates, answers them and runs the scheduled jobs."""
     services = services or build_services(settings)
     app = new_application(settings)
-    answer_updates(app, settings, services)
+    conversation = answer_updates(app, settings, services)
     schedule_jobs(app, settings, services.engine)
 
     async def post_shutdown(application: Application) -> None:
+        await conversation.close()
         await services.close()
 
     app.post_shutdown = post_shutdown
@@ -210,7 +211,7 @@ def new_application(settings: Settings, *, receives: bool = True) -> Application
     return builder.build()
 
 
-def answer_updates(app: Application, settings: Settings, services: Services) -> None:
+def answer_updates(app: Application, settings: Settings, services: Services) -> Conversation:
     conversation = Conversation(services, flood=FloodGuard(limit=settings.flood_limit, silence=settings.flood_silence))
 
     async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -227,6 +228,7 @@ def answer_updates(app: Application, settings: Settings, services: Services) -> 
     app.add_handler(CallbackQueryHandler(on_update))
     app.add_handler(MessageHandler(filters.ALL, on_update))
     app.add_error_handler(on_error)
+    return conversation
 
 
 def schedule_jobs(app: Application, settings: Settings, engine: AsyncEngine) -> None:

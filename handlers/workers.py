@@ -166,7 +166,7 @@ def run_worker(settings: Settings, fd: int) -> None:
     _use_uvloop()
     services = build_services(settings)
     app = new_application(settings, receives=False)
-    answer_updates(app, settings, services)
+    conversation = answer_updates(app, settings, services)
     gc.collect()
     gc.freeze()
 
@@ -184,6 +184,7 @@ def run_worker(settings: Settings, fd: int) -> None:
         finally:
             await app.stop()  # answers what is already queued
             await app.shutdown()
+            await conversation.close()
             await services.close()
 
     asyncio.run(main())

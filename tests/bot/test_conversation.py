@@ -43,6 +43,9 @@ async def test_out_of_scope_is_refused_politely_and_recorded(settings, kb, match
     conv = _conv(settings, kb, matcher, engine)
     [reply] = await conv.handle(Event(7, "text", text="tối nay đội tuyển đá mấy giờ"))
     assert reply.text.startswith("Dạ, em xin lỗi") and settings.hotline in reply.text
+    async with session_scope(engine) as s:  # written in the background, not on the reply's path
+        assert await top_gaps(s) == []
+    await conv.close()
     async with session_scope(engine) as s:
         gaps = await top_gaps(s)
     assert gaps and gaps[0].count == 1 and "đá" in gaps[0].text

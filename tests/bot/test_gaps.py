@@ -35,3 +35,30 @@ def test_ask_batch_records_gaps_and_kb_gaps_lists_them(tmp_path) -> None:  # typ
 def test_redact_removes_contacts_and_codes() -> None:
     text = redact("Hồ sơ 000.00.15.H57-251120-0001 của tôi, sđt 0912 345 678, mail a.b@x.vn")
     assert "H57" not in text and "0912" not in text and "a.b@x.vn" not in text
+
+
+async def test_the_bot_gap_log_writes_in_the_background_and_keeps_rows_while_the_database_is_down(  # type: ignore[no-untyped-def]
+        settings, matcher, engine) -> None:
+    import asyncio
+
+    from bot.db import make_engine, session_scope
+    from bot.gaps import GapLog, top_gaps
+
+    log = GapLog(engine, interval=0.05)
+    log.add(matcher.understand("thời tiết hôm nay thế nào"), source="bot")
+    log.add(matcher.understand("lam cccd can gi"), source="bot")  # answered: not a gap
+    await asyncio.sleep(0.5)  # no flush() call: the timer writes it
+    async with session_scope(engine) as s:
+        assert [(g.text, g.count) for g in await top_gaps(s)] == [("thời tiết hôm nay thế nào", 1)]
+
+    down = make_engine(settings, url="postgresql+psycopg://postgres@127.0.0.1:1/none")
+    offline = GapLog(down, interval=60, limit=2)
+    for q in ("giá vàng hôm nay", "xem bói", "đặt vé máy bay"):
+        offline.add(matcher.understand(q), source="bot")
+    await offline.flush()  # fails: the rows stay, the newest `limit` of them
+    assert [r["text"] for r in offline._rows] == ["xem bói", "đặt vé máy bay"]
+    offline.engine = engine  # the database is back
+    await offline.flush()
+    async with session_scope(engine) as s:
+        assert {g.text for g in await top_gaps(s)} == {"thời tiết hôm nay thế nào", "xem bói", "đặt vé máy bay"}
+    await down.dispose()
