@@ -1,0 +1,119 @@
+"""`tthc-bot run --workers 2` as an operator starts it: real processes (a front and two workers) against the
+fake Bot API server, on the test database. Chats are answered by both workers, a chat's flow keeps its state,
+a killed worker is replaced, and Ctrl-C stops everything cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bot import demo
+from bot.db import session_scope
+from handlers.workers import route
+from tests.handlers.conftest import TOKEN
+from tests.telegram_api import FakeTelegram
+
+ROOT = Path(__file__).resolve().parents[2]
+WAIT = 60.0  # seconds: three processes load the knowledge base on a busy 2-core machine
+
+
+async def _until(what, timeout: float = WAIT):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not (found := what()):
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+    return found
+
+
+def _pids(log: Path) -> dict[int, int]:
+    """Worker index -> pid, the latest start of each, from the front's log."""
+    out: dict[int, int] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        m = re.search(r"worker (\d+) started \(pid (\d+)\)", line)
+        if m:
+            out[int(m.group(1))] = int(m.group(2))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as fh:  # a zombie has exited
+        return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+async def test_two_workers_answer_in_order_survive_a_crash_and_stop_cleanly(settings, kb, engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    async with session_scope(engine) as s:
+        [case] = await demo.seed(session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=1,
+                                 today=dt.date(2026, 11, 25))
+    async with FakeTelegram(TOKEN) as server:
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_", "BOT_"))},
+               "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": server.url, "DATABASE_URL": settings.database_url,
+               "DATA_DIR": str(tmp_path), "SECRET_KEY": settings.secret_key.get_secret_value(),
+               "PYTHONPATH": str(ROOT)}
+        log = tmp_path / "bot.log"
+        with log.open("wb") as out:
+            front = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--workers", "2"], cwd=tmp_path,
+                                     env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            await _until(lambda: len(_pids(log)) == 2 and any(c.method.lower() == "getupdates" for c in server.calls))
+            workers = _pids(log)
+
+            async def ask(chat: int, text: str, command: str | None = None) -> str:
+                seen = len(server.bot_messages(chat))
+                if command:
+                    await server.send_command(chat, chat, command, text)
+                else:
+                    await server.send_text(chat, chat, text)
+                return (await _until(lambda: server.bot_messages(chat)[seen:]))[-1]["text"]
+
+            # chats 6001 and 6002 go to different workers; both are answered
+            chats = [6001, 6002]
+            assert {c % 2 for c in chats} == {0, 1}
+            for chat in chats:
+                assert "căn cước" in (await ask(chat, "lam cccd can gi")).lower()
+            # a flow over three messages keeps its state in the chat's worker
+            assert "4 số cuối" in await ask(6001, case.code, command="tracuu")
+            assert case.code in await ask(6001, case.phone_last4)
+
+            # the worker of chat 6001 crashes; the front starts another, and the chat is answered again
+            os.kill(workers[6001 % 2], signal.SIGKILL)
+            await _until(lambda: _pids(log).get(6001 % 2) not in (None, workers[6001 % 2]))
+            assert "hộ chiếu" in (await ask(6001, "lam ho chieu can gi")).lower()
+            assert "căn cước" in (await ask(6002, "le phi lam cccd")).lower()  # the other worker carried on
+
+            front.send_signal(signal.SIGINT)  # Ctrl-C
+            assert front.wait(WAIT) == 0
+            every = [*workers.values(), *_pids(log).values()]
+            await _until(lambda: not any(_alive(p) for p in every), 10)
+        finally:
+            if front.poll() is None:
+                front.kill()
+                front.wait(10)
+        text = log.read_text(errors="replace")
+        errors = [json.loads(line) for line in text.splitlines() if line.startswith("{") and '"ERROR"' in line]
+        # the front's own shutdown may log PTB's "get_updates one more time" timeout; nothing else
+        assert not [e for e in errors if "get_updates" not in e.get("msg", "")], errors
+
+
+def test_route_keeps_a_chat_in_one_worker() -> None:
+    from telegram import Update
+
+    def update(chat: int, uid: int) -> Update:
+        return Update.de_json({"update_id": uid, "message": {
+            "message_id": uid, "date": 1764000000, "text": "x", "chat": {"id": chat, "type": "private"},
+            "from": {"id": chat, "is_bot": False, "first_name": "A"}}}, None)
+
+    assert {route(update(42, n), 3) for n in range(1, 6)} == {0}
+    assert {route(update(c, 1), 4) for c in range(100, 108)} == {0, 1, 2, 3}
+    assert route(update(-100123, 1), 4) in range(4)  # groups have negative ids
