@@ -48,7 +48,7 @@ def setup_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite"):
+    for noisy in ("httpx", "httpcore", "aiohttp", "apscheduler", "aiosqlite"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # a dispatcher round longer than DISPATCH_INTERVAL makes APScheduler skip the next one: expected, not a problem
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
