@@ -30,7 +30,7 @@ ABBREVIATIONS: dict[str, str] = {
     "ntn": "như thế nào", "ng": "người", "nguoi": "người", "vs": "với", "v": "vậy", "z": "vậy",
     "r": "rồi", "ròi": "rồi", "ad": "admin", "e": "em", "a": "anh", "c": "chị", "ạ": "ạ",
     "t": "tôi", "mh": "mình", "trc": "trước", "sđt": "số điện thoại", "sdt": "số điện thoại",
-    "vneid": "vneid", "vnid": "vneid", "onl": "online", "ol": "online", "hs": "hồ sơ", "tg": "thời gian",
+    "vn": "việt nam", "vneid": "vneid", "vnid": "vneid", "onl": "online", "ol": "online", "hs": "hồ sơ", "tg": "thời gian",
     "1": "một", "2": "hai", "3": "ba", "1lan": "một lần", "lan1": "lần một", "sn": "sinh nhật",
     "passport": "hộ chiếu", "pasport": "hộ chiếu", "visa": "visa", "cong chung": "chứng thực",
     "photo": "bản sao", "foto": "bản sao", "scan": "bản sao",

@@ -158,6 +158,25 @@ def untelex(tok: str) -> str:
     return tok
 
 
+# "cần (những) giấy tờ gì", "hồ sơ gồm những gì": the question about documents, not words of a procedure's name
+# (yet "giấy tờ" is in "chứng thực bản sao giấy tờ", "giấy" in "giấy khai sinh"), so they are left out of ranking.
+_DOCUMENTS_QUESTION = re.compile(
+    r" (?:(?:can|phai|mang|chuan bi|nop|xin) )?(?:(?:nhung|cac) )?giay to (?:gi|nao|the nao)(?= )"
+    r"| ho so (?:gom|can|co) (?:(?:nhung|cac) )?(?:gi|giay to gi|nhung gi)(?= )")
+
+
+def without_documents_question(raw: list[str], fixed: list[str]) -> list[str]:
+    """`fixed` without the syllables of a documents question found in `raw` or `fixed` (typo repair may have
+    turned "hồ sơ gồm" into "hồ sơ gốc"); the two align syllable by syllable."""
+    drop: set[int] = set()
+    for tokens in (raw, fixed[: len(raw)]):  # `fixed` may end with words added for a foreign country
+        starts = [1 + sum(len(t) + 1 for t in tokens[:i]) for i in range(len(tokens))]
+        for m in _DOCUMENTS_QUESTION.finditer(padded(tokens)):
+            drop.update(i for i, at in enumerate(starts) if m.start() < at < m.end())
+    kept = [t for i, t in enumerate(fixed) if i not in drop]
+    return kept if kept else fixed
+
+
 def padded(tokens: Sequence[str]) -> str:
     """' a b c ': a phrase ' b c ' occurs as whole syllables exactly when it is a substring."""
     return f" {' '.join(tokens)} "
@@ -334,7 +353,7 @@ class Matcher:
         leftover = [t for t in raw if t not in _FILLERS and t not in _INTENT_WORDS and t not in _CUE_WORDS]
         if small_talk and len(leftover) <= 1:
             return Understanding(query, small_talk, None, True, [])
-        matches = self.rank(query, fixed)[:5]
+        matches = self.rank(query, without_documents_question(raw, fixed))[:5]
         best = matches[0].score if matches else 0.0
         off_topic = any(p in raw_text for p in _OOS)
         if best < floor or (off_topic and best < strong):

@@ -64,6 +64,21 @@ def test_reads_questions_however_they_are_typed(matcher: Matcher) -> None:
         assert u.facet == facet, question
 
 
+def test_asking_which_papers_does_not_drag_in_procedures_about_papers(matcher: Matcher) -> None:
+    """"giấy tờ" is in "chứng thực bản sao giấy tờ" and "giấy" in "giấy khai sinh": the question words of a
+    documents question must not outweigh the procedure the citizen named."""
+    cases = {
+        "làm căn cước cần giấy tờ gì": "can-cuoc.cap-the",
+        "làm hộ chiếu cần những giấy tờ gì": "xuat-nhap-canh.ho-chieu-pho-thong",
+        "lam can cuoc ho so gom nhung gi": "can-cuoc.cap-the",  # "gồm" would be repaired to "gốc"
+        "khai sinh cần giấy tờ j": "ho-tich.dang-ky-khai-sinh",
+        "chứng thực bản sao giấy tờ cần giấy tờ gì": "chung-thuc.ban-sao-tu-ban-chinh",  # named, it still wins
+    }
+    for question, expected in cases.items():
+        u = matcher.understand(question)
+        assert u.matches[0].id == expected and u.confident and u.facet == "documents", (question, u.matches[:2])
+
+
 def test_intents_other_than_procedures(matcher: Matcher) -> None:
     assert matcher.understand("hôm nay trời có mưa không").intent == "out_of_scope"
     assert matcher.understand("chào ad").intent == "greeting"
