@@ -313,6 +313,12 @@ def main() -> None:
             raise
         err = exc.errors()[0]
         _fail(f"setting {'.'.join(map(str, err['loc'])).upper()}: {err['msg']}")
+    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+        if debug:
+            raise
+        if exc.filename is None:  # no file named: the database's socket or file
+            _fail(f"database unreachable or unusable ({type(exc).__name__}: {exc}); check DATABASE_URL")
+        _fail(f"{exc.filename}: {exc.strerror.lower() if exc.strerror else type(exc).__name__}")
     except (OperationalError, DBAPIError, OSError) as exc:
         if debug:
             raise

@@ -158,11 +158,13 @@ def untelex(tok: str) -> str:
     return tok
 
 
-# "cần (những) giấy tờ gì", "hồ sơ gồm những gì": the question about documents, not words of a procedure's name
-# (yet "giấy tờ" is in "chứng thực bản sao giấy tờ", "giấy" in "giấy khai sinh"), so they are left out of ranking.
+# "cần (những) giấy tờ gì", "hồ sơ gồm những gì", "cần điều kiện gì": what is asked, not words of a procedure's
+# name (yet "giấy tờ" is in "chứng thực bản sao giấy tờ", "giấy" in "giấy khai sinh", "điều kiện" in "cơ sở đủ
+# điều kiện an toàn thực phẩm"), so they are left out of ranking.
 _DOCUMENTS_QUESTION = re.compile(
     r" (?:(?:can|phai|mang|chuan bi|nop|xin) )?(?:(?:nhung|cac) )?giay to (?:gi|nao|the nao)(?= )"
-    r"| ho so (?:gom|can|co) (?:(?:nhung|cac) )?(?:gi|giay to gi|nhung gi)(?= )")
+    r"| ho so (?:gom|can|co) (?:(?:nhung|cac) )?(?:gi|giay to gi|nhung gi)(?= )"
+    r"| (?:(?:can|phai|co) )?(?:(?:nhung|cac) )?(?:du )?dieu kien(?: (?:gi|nao|the nao|ra sao|la gi|de|duoc))?(?= )")
 
 
 def without_documents_question(raw: list[str], fixed: list[str]) -> list[str]:

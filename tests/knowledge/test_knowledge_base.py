@@ -14,6 +14,12 @@ from tests.conftest import ROOT, SHARED
 from tests.helpers import cli
 
 
+def test_a_missing_file_is_named_not_blamed_on_the_database(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    res = cli("kb", "validate", "--catalog", str(tmp_path / "nope.yaml"))
+    assert res.returncode == 2
+    assert res.stderr.strip() == f"error: {tmp_path / 'nope.yaml'}: no such file or directory"
+
+
 def test_kb_validate_passes_on_the_bundled_files() -> None:
     res = cli("kb", "validate", "--catalog", str(SHARED / "catalog.yaml"))
     assert res.returncode == 0, res.stdout + res.stderr

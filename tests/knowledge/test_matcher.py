@@ -66,7 +66,7 @@ def test_reads_questions_however_they_are_typed(matcher: Matcher) -> None:
 
 def test_asking_which_papers_does_not_drag_in_procedures_about_papers(matcher: Matcher) -> None:
     """"giấy tờ" is in "chứng thực bản sao giấy tờ" and "giấy" in "giấy khai sinh": the question words of a
-    documents question must not outweigh the procedure the citizen named."""
+    documents (or conditions) question must not outweigh the procedure the citizen named."""
     cases = {
         "làm căn cước cần giấy tờ gì": "can-cuoc.cap-the",
         "làm hộ chiếu cần những giấy tờ gì": "xuat-nhap-canh.ho-chieu-pho-thong",
@@ -77,6 +77,12 @@ def test_asking_which_papers_does_not_drag_in_procedures_about_papers(matcher: M
     for question, expected in cases.items():
         u = matcher.understand(question)
         assert u.matches[0].id == expected and u.confident and u.facet == "documents", (question, u.matches[:2])
+    # the same for conditions: "điều kiện" is in the food-safety certificate's name, and scored this one off topic
+    for question, expected in {"làm căn cước cần điều kiện gì": "can-cuoc.cap-the",
+                               "cơ sở đủ điều kiện an toàn thực phẩm cần điều kiện gì": "an-toan-thuc-pham.cap-gcn-co-so",
+                               }.items():
+        u = matcher.understand(question)
+        assert u.matches[0].id == expected and u.confident and u.facet == "conditions", (question, u.matches[:2])
 
 
 def test_intents_other_than_procedures(matcher: Matcher) -> None:
