@@ -1,5 +1,5 @@
 """`tthc-bot run --workers 2` as an operator starts it: real processes (a front and two workers) against the
-fake Bot API server, on the test database. Chats are answered by both workers, a chat's flow keeps its state,
+fake Bot API server, on the test database, receiving by long polling and by webhook. Chats are answered by both workers, a chat's flow keeps its state,
 a killed worker is replaced, and Ctrl-C stops everything cleanly."""
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from bot import demo
 from bot.db import session_scope
 from handlers.workers import route
-from tests.handlers.conftest import TOKEN
-from tests.telegram_api import FakeTelegram
+from tests.handlers.conftest import TOKEN, WEBHOOK_SECRET
+from tests.telegram_api import FakeTelegram, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 60.0  # seconds: three processes load the knowledge base on a busy 2-core machine
@@ -52,7 +54,8 @@ def _alive(pid: int) -> bool:
         return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
 
 
-async def test_two_workers_answer_in_order_survive_a_crash_and_stop_cleanly(settings, kb, engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("receive", ["polling", "webhook"])
+async def test_two_workers_answer_in_order_survive_a_crash_and_stop_cleanly(receive, settings, kb, engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
     async with session_scope(engine) as s:
         [case] = await demo.seed(session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=1,
                                  today=dt.date(2026, 11, 25))
@@ -61,12 +64,19 @@ async def test_two_workers_answer_in_order_survive_a_crash_and_stop_cleanly(sett
                "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": server.url, "DATABASE_URL": settings.database_url,
                "DATA_DIR": str(tmp_path), "SECRET_KEY": settings.secret_key.get_secret_value(),
                "PYTHONPATH": str(ROOT)}
+        command = [sys.executable, "-m", "bot.cli", "run", "--workers", "2"]
+        ready = "getupdates"
+        if receive == "webhook":
+            port = free_port()
+            env.update({"WEBHOOK_URL": f"http://127.0.0.1:{port}", "WEBHOOK_LISTEN": "127.0.0.1",
+                        "WEBHOOK_PORT": str(port), "WEBHOOK_SECRET": WEBHOOK_SECRET})
+            command.append("--webhook")
+            ready = "setwebhook"
         log = tmp_path / "bot.log"
         with log.open("wb") as out:
-            front = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--workers", "2"], cwd=tmp_path,
-                                     env=env, stdout=out, stderr=subprocess.STDOUT)
+            front = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
-            await _until(lambda: len(_pids(log)) == 2 and any(c.method.lower() == "getupdates" for c in server.calls))
+            await _until(lambda: len(_pids(log)) == 2 and any(c.method.lower() == ready for c in server.calls))
             workers = _pids(log)
 
             async def ask(chat: int, text: str, command: str | None = None) -> str:
