@@ -2,14 +2,13 @@
 
 PTB lets the HTTP client be swapped through `BaseRequest`. The Bot API calls are the bot's largest CPU cost
 (docs/benchmarks.md, Bot throughput): httpx with its pure-Python h11 parser spent about a third of the bot's
-CPU per question; aiohttp parses HTTP in C and keeps connections alive the same way. The request bodies are
-the parameters PTB builds, sent as one JSON document (files, which the bot does not send today, go as multipart like PTB's own client).
+CPU per question; aiohttp parses HTTP in C and keeps connections alive the same way. Request bodies are what
+PTB's own client sends: the parameters form-encoded, files (which the bot does not send today) as multipart.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
@@ -17,7 +16,7 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-_JSON = {"Content-Type": "application/json", "User-Agent": BaseRequest.USER_AGENT}
+_HEADERS = {"User-Agent": BaseRequest.USER_AGENT}
 
 
 class AiohttpRequest(BaseRequest):
@@ -60,22 +59,15 @@ class AiohttpRequest(BaseRequest):
         # `connect`, and sending a small body is bounded by the read timeout that follows it
         timeout = aiohttp.ClientTimeout(total=None, connect=_sum(connect, pool), sock_connect=connect,
                                         sock_read=_sum(read, write) if files else read)
-        kwargs: dict[str, object] = {}
+        # form-encoded, values as PTB serialises them: what PTB's own client sends, so any Bot API server (or
+        # emulator) that works with PTB works with this; files as multipart
+        data: aiohttp.FormData | dict[str, str] | None = request_data.json_parameters if request_data else None
         if files and request_data is not None:
-            form = aiohttp.FormData()
-            for name, value in request_data.json_parameters.items():
-                form.add_field(name, value)
-            for name, part in request_data.multipart_data.items():
-                filename, content, *mime = part
-                form.add_field(name, content, filename=filename, content_type=mime[0] if mime else None)
-            kwargs["data"] = form
-            headers = {"User-Agent": self.USER_AGENT}
-        else:
-            # the Bot API takes application/json; PTB's `parameters` are already JSON types (objects as dicts)
-            kwargs["data"] = json.dumps(request_data.parameters).encode() if request_data else None
-            headers = _JSON
+            data = aiohttp.FormData(request_data.json_parameters)
+            for name, (filename, content, *mime) in request_data.multipart_data.items():
+                data.add_field(name, content, filename=filename, content_type=mime[0] if mime else None)
         try:
-            async with self._session.request(method, url, headers=headers, timeout=timeout, **kwargs) as res:
+            async with self._session.request(method, url, headers=_HEADERS, timeout=timeout, data=data) as res:
                 return res.status, await res.read()
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise TimedOut from exc
