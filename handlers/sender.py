@@ -29,6 +29,12 @@ def keyboard(rows: list[list[Button]]) -> dict[str, Any] | None:
 
 
 class LeanBot(ExtBot[None]):
+    async def close_transports(self) -> None:
+        """Close the HTTP sessions even when start-up failed: PTB shuts down only a bot whose `getMe` succeeded,
+        and aiohttp complains about a session left open."""
+        for request in (self._request[0], self._request[1]):
+            await request.shutdown()
+
     async def send_html(self, chat_id: int, text: str, rows: list[list[Button]] | None = None) -> None:
         await self._post("sendMessage", _body(text, rows, chat_id=chat_id))
 

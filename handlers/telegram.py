@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot import retention
@@ -281,9 +281,13 @@ def freeze_startup_objects() -> None:
 
 
 def run_bot(settings: Settings, *, webhook: bool = False, workers: int | None = None) -> None:
+    """`tthc-bot run`: problems an operator can fix end the process with one line naming the setting."""
     from handlers.workers import build_front
 
     setup_logging(settings.log_level)
+    if not settings.telegram_bot_token:
+        raise SystemExit("error: TELEGRAM_BOT_TOKEN is not set; put the token from @BotFather in .env "
+                         "(or use `tthc-bot chat` to try the bot in the terminal)")
     if settings.uses_dev_secret:
         log.warning("SECRET_KEY is not set: using the development secret; set a long random SECRET_KEY in .env "
                     "before serving citizens (it protects phone numbers and buttons)")
@@ -293,10 +297,18 @@ def run_bot(settings: Settings, *, webhook: bool = False, workers: int | None = 
     count = workers or settings.bot_workers
     app = build_application(settings) if count == 1 else build_front(settings, count)
     freeze_startup_objects()
-    if not webhook:
-        app.run_polling(allowed_updates=ALLOWED_UPDATES)
-        return
-    app.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port, url_path="telegram",
-                    webhook_url=f"{settings.webhook_url.rstrip('/')}/telegram",
-                    secret_token=settings.webhook_secret.get_secret_value(),  # type: ignore[union-attr]
-                    allowed_updates=ALLOWED_UPDATES)
+    try:
+        if not webhook:
+            app.run_polling(allowed_updates=ALLOWED_UPDATES)
+            return
+        app.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port, url_path="telegram",
+                        webhook_url=f"{settings.webhook_url.rstrip('/')}/telegram",  # type: ignore[union-attr]
+                        secret_token=settings.webhook_secret.get_secret_value(),  # type: ignore[union-attr]
+                        allowed_updates=ALLOWED_UPDATES)
+    except (InvalidToken, NetworkError) as exc:  # only at start-up: once running, PTB retries network errors itself
+        asyncio.run(app.bot.close_transports())  # type: ignore[attr-defined]
+        if isinstance(exc, InvalidToken):
+            raise SystemExit(f"error: TELEGRAM_BOT_TOKEN was refused by the Bot API at {settings.telegram_api_url}; "
+                             "check the token from @BotFather") from None
+        raise SystemExit(f"error: cannot reach the Bot API at {settings.telegram_api_url} ({exc.message}); "
+                         "check TELEGRAM_API_URL and the network") from None

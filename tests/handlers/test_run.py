@@ -1,6 +1,7 @@
-"""`tthc-bot run --workers 2` as an operator starts it: real processes (a front and two workers) against the
-fake Bot API server, on the test database, receiving by long polling and by webhook. Chats are answered by both workers, a chat's flow keeps its state,
-a killed worker is replaced, and Ctrl-C stops everything cleanly."""
+"""`tthc-bot run` as an operator starts it, as real processes against the fake Bot API server: start-up problems
+give one line; `--workers 2` (a front and two workers) on the test database, receiving by long polling and by
+webhook: chats are answered by both workers, a chat's flow keeps its state, a killed worker is replaced, and
+Ctrl-C stops everything cleanly."""
 
 from __future__ import annotations
 
@@ -127,3 +128,24 @@ def test_route_keeps_a_chat_in_one_worker() -> None:
     assert {route(update(42, n), 3) for n in range(1, 6)} == {0}
     assert {route(update(c, 1), 4) for c in range(100, 108)} == {0, 1, 2, 3}
     assert route(update(-100123, 1), 4) in range(4)  # groups have negative ids
+
+
+async def test_start_up_problems_are_one_line_naming_the_setting(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    async with FakeTelegram(TOKEN) as server:
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_", "BOT_"))}
+        base.update({"DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)})
+        cases = {
+            "TELEGRAM_BOT_TOKEN is not set": {},
+            "TELEGRAM_BOT_TOKEN was refused": {"TELEGRAM_BOT_TOKEN": "999:WRONG", "TELEGRAM_API_URL": server.url},
+            "cannot reach the Bot API": {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": f"http://127.0.0.1:{free_port()}"},
+        }
+        for expected, env in cases.items():
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env={**base, **env},
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            out, err = await asyncio.wait_for(proc.communicate(), WAIT)
+            assert proc.returncode == 1, (expected, err.decode())
+            lines = [ln for ln in err.decode().splitlines() if ln.startswith("error:")]
+            assert len(lines) == 1 and expected in lines[0], (expected, err.decode()[-500:])
+            assert not [ln for ln in err.decode().splitlines() if ln.startswith(("Traceback", "│", "╭"))]  # logs only
+            assert "Unclosed" not in err.decode() + out.decode()
