@@ -32,6 +32,7 @@ from bot.logs import setup_logging
 from bot.services import build_services
 from bot.settings import Settings
 from handlers.telegram import answer_updates, freeze_startup_objects, new_application, schedule_jobs, use_uvloop
+from knowledge.loader import require_knowledge
 
 log = logging.getLogger(__name__)
 _FRAME = struct.Struct("!I")  # each update: its length, then its JSON
@@ -129,6 +130,7 @@ class Front:
 
 def build_front(settings: Settings, count: int) -> Application:
     """The receiving process: PTB's updater and the scheduled jobs, and a handler that forwards every update."""
+    require_knowledge(settings.knowledge_path)  # a broken knowledge base stops here, not in a worker restart loop
     engine = make_engine(settings)
     app = new_application(settings)
     schedule_jobs(app, settings, engine)
