@@ -59,6 +59,7 @@ class Front:
     def __init__(self, count: int) -> None:
         self.count = count
         self.workers: list[_Worker | None] = [None] * count
+        self._retired: list[subprocess.Popen[bytes]] = []
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
@@ -81,7 +82,7 @@ class Front:
             return
         data = json.dumps(update.to_dict(), separators=(",", ":")).encode()
         i = route(update, self.count)
-        for attempt in (1, 2):
+        for _ in range(2):  # once more with a fresh worker if this one is gone
             worker = self.workers[i]
             try:
                 if worker is None or worker.proc.poll() is not None:
@@ -91,21 +92,25 @@ class Front:
                 return
             except (ConnectionError, OSError) as exc:
                 log.warning("worker %d unavailable (%s); starting it again", i, type(exc).__name__)
-                async with self._lock:
-                    if self.workers[i] is worker:
-                        await self._retire(worker)
-                        await self._spawn(i)
+                await self._replace(i, worker)
         log.error("update %d could not be handed to a worker", update.update_id)
 
     async def watch(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A scheduled check: a worker that exited is started again before its chats write."""
+        self._retired = [p for p in self._retired if p.poll() is None]  # reap the ones that have finished
         for i, worker in enumerate(self.workers):
             if worker is not None and worker.proc.poll() is not None:
                 log.warning("worker %d exited with %s; starting it again", i, worker.proc.returncode)
-                async with self._lock:
-                    if self.workers[i] is worker:
-                        await self._retire(worker)
-                        await self._spawn(i)
+                await self._replace(i, worker)
+
+    async def _replace(self, i: int, worker: _Worker | None) -> None:
+        async with self._lock:
+            if self.workers[i] is not worker:  # another update already replaced it
+                return
+            if worker is not None:
+                await self._retire(worker)
+                self._retired.append(worker.proc)
+            await self._spawn(i)
 
     async def _retire(self, worker: _Worker) -> None:
         worker.writer.close()
