@@ -4,7 +4,7 @@ PTB's default application handles one update at a time, so with Telegram's round
 Việt Nam) every citizen waits for every other citizen's reply (docs/benchmarks.md, Bot throughput).
 Plain `concurrent_updates(n)` fixes that but lets two quick messages of one citizen race on the chat's state
 (a receipt code and the phone digits typed right after it). This processor keeps each chat's updates in
-arrival order and lets different chats proceed together, at most `max_concurrent_updates` at once.
+arrival order and lets different chats proceed together, at most `limit` at once (UPDATE_CONCURRENCY).
 """
 
 from __future__ import annotations
@@ -16,16 +16,15 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-PENDING = 1024  # updates accepted at once (PTB's bound); the work itself is bounded by `workers`
+PENDING = 1024  # updates accepted at once (PTB's bound); the work itself is bounded by `limit`
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    def __init__(self, workers: int = 8) -> None:
+    def __init__(self, limit: int = 8) -> None:
         # PTB takes its semaphore before calling us, so it must not be the work limit: updates queued behind
         # a busy chat would hold slots that other chats could use
-        super().__init__(max(PENDING, workers))
-        self.workers = workers
-        self._work = asyncio.Semaphore(workers)
+        super().__init__(max(PENDING, limit))
+        self._work = asyncio.Semaphore(limit)
         self._chats: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
