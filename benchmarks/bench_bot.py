@@ -454,7 +454,8 @@ CATEGORIES = [
                                                                            "bot/callbacks.py")),
     ("database (SQLAlchemy ORM, sqlmodel, aiosqlite, sqlite3)", ("sqlalchemy/", "sqlmodel/", "aiosqlite/", "sqlite3/")),
     ("bot core, other (bot/, handlers/)", ("bot/", "handlers/")),
-    ("HTTP client (httpx, httpcore, h11, anyio)", ("httpx/", "httpcore/", "h11/", "anyio/")),
+    ("HTTP client (aiohttp; httpx, httpcore, h11, anyio in the echo bot)", ("aiohttp/", "httpx/", "httpcore/", "h11/",
+                                                                          "anyio/")),
     ("PTB (update de_json, request building, dispatch)", ("telegram/",)),
     ("event loop, sockets (asyncio, selectors)", ("asyncio/", "selectors.py")),
 ]
@@ -462,12 +463,13 @@ CATEGORIES = [
 
 # What a sample was doing for the bot, from the outermost matching call: (name, frame fragments), first match wins.
 PATHS = [
-    ("getUpdates (PTB + httpx, parsing the updates)", ("get_updates (telegram/_bot.py",)),
-    ("sendMessage (PTB + httpx, parsing the returned Message)", ("send_message (telegram/_bot.py",)),
+    ("getUpdates (PTB + HTTP client, parsing the updates)", ("get_updates (telegram/_bot.py",)),
+    ("sendMessage / editMessageText (PTB + HTTP client)", ("send_message (telegram/_bot.py", "LeanBot.send_html (",
+                                                          "LeanBot.edit_html (")),
     ("Matcher.understand", ("Matcher.understand (",)),
     ("database (SQLAlchemy, sqlmodel, aiosqlite)", ("sqlalchemy/", "sqlmodel/", "aiosqlite/")),
     ("reply building, to_event, split_text", ("bot/cards.py", "bot/callbacks.py", "to_event (handlers",
-                                               "split_text (handlers", "_markup (handlers")),
+                                               "split_text (handlers", "keyboard (handlers")),
 ]
 
 
