@@ -361,10 +361,18 @@ class Matcher:
         if best < floor or (off_topic and best < strong):
             return Understanding(query, small_talk or "out_of_scope", None, True, [])
         second = matches[1].score if len(matches) > 1 else 0.0
-        confident = best >= confident_score and best - second >= margin
+        confident = best >= confident_score and (best - second >= margin or self._general_asked(matches, raw))
         own = self._own_text(matches[0].id)
         facet = detect_facet(raw_text, own) or detect_facet(fixed_text, own) or "documents"
         return Understanding(query, "procedure", facet, confident, matches)
+
+    def _general_asked(self, matches: list[Match], asked: list[str]) -> bool:
+        """The best match is the general procedure and the runner-up the same name with qualifiers the citizen
+        did not type ("Đăng ký kết hôn" / "… có yếu tố nước ngoài", "Cấp thẻ căn cước" / "Cấp đổi, cấp lại …"):
+        the close score is no doubt about which one was asked."""
+        best, runner = (set(self.entries[self.index_of[m.id]].aliases_folded[0].split()) for m in matches[:2])
+        extra = runner - best
+        return bool(extra) and best < runner and not extra & set(asked)
 
     def _own_text(self, procedure_id: str) -> str:
         return f" {self.entries[self.index_of[procedure_id]].aliases_folded[0]} "

@@ -85,6 +85,22 @@ def test_asking_which_papers_does_not_drag_in_procedures_about_papers(matcher: M
         assert u.matches[0].id == expected and u.confident and u.facet == "conditions", (question, u.matches[:2])
 
 
+def test_the_general_procedure_is_answered_when_no_qualifier_of_its_sibling_was_typed(matcher: Matcher) -> None:
+    """"Đăng ký kết hôn" and "… có yếu tố nước ngoài" score close on "đăng ký kết hôn mất bao lâu"; nothing in the
+    question says "nước ngoài", so there is no doubt to ask about. With the qualifier typed, the sibling wins."""
+    cases = {
+        "đăng ký kết hôn mất bao lâu": "ho-tich.dang-ky-ket-hon",
+        "đăng ký kết hôn với người nước ngoài mất bao lâu": "ho-tich.ket-hon-yeu-to-nuoc-ngoai",
+        "làm căn cước mất bao lâu": "can-cuoc.cap-the",
+        "cấp lại căn cước mất bao lâu": "can-cuoc.cap-doi-cap-lai",
+        "khai sinh mất bao lâu": "ho-tich.dang-ky-khai-sinh",
+        "đăng ký lại khai sinh mất bao lâu": "ho-tich.dang-ky-lai-khai-sinh",
+    }
+    for question, expected in cases.items():
+        u = matcher.understand(question)
+        assert u.matches[0].id == expected and u.confident, (question, u.matches[:2])
+
+
 def test_intents_other_than_procedures(matcher: Matcher) -> None:
     assert matcher.understand("hôm nay trời có mưa không").intent == "out_of_scope"
     assert matcher.understand("chào ad").intent == "greeting"
