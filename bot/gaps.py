@@ -81,8 +81,10 @@ class GapLog:
 
     def _schedule(self) -> None:
         if self._timer is None and self._rows:
-            loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(self.interval, lambda: setattr(self, "_flushing", loop.create_task(self.flush())))
+            self._timer = asyncio.get_running_loop().call_later(self.interval, self._flush_later)
+
+    def _flush_later(self) -> None:
+        self._flushing = asyncio.get_running_loop().create_task(self.flush())  # kept: a task nobody holds may vanish
 
     async def flush(self) -> None:
         if self._timer is not None:

@@ -18,6 +18,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from itertools import accumulate
 from dataclasses import asdict, dataclass, field
 
 import bm25s
@@ -172,9 +173,11 @@ def without_documents_question(raw: list[str], fixed: list[str]) -> list[str]:
     turned "hồ sơ gồm" into "hồ sơ gốc"); the two align syllable by syllable."""
     drop: set[int] = set()
     for tokens in (raw, fixed[: len(raw)]):  # `fixed` may end with words added for a foreign country
-        starts = [1 + sum(len(t) + 1 for t in tokens[:i]) for i in range(len(tokens))]
-        for m in _DOCUMENTS_QUESTION.finditer(padded(tokens)):
-            drop.update(i for i, at in enumerate(starts) if m.start() < at < m.end())
+        spans = [m.span() for m in _DOCUMENTS_QUESTION.finditer(padded(tokens))]
+        if not spans:
+            continue
+        starts = accumulate((len(t) + 1 for t in tokens[:-1]), initial=1)  # where each syllable begins
+        drop.update(i for i, at in enumerate(starts) for a, b in spans if a < at < b)
     kept = [t for i, t in enumerate(fixed) if i not in drop]
     return kept if kept else fixed
 
