@@ -3,7 +3,7 @@
 Processes:
 - this process: the fake Bot API server of tests/telegram_api.py (long-polling getUpdates, sendMessage, ...) on
   127.0.0.1 and the load generator (simulated citizens, using the server's user-side API, no HTTP);
-- the bot under test, in its own process: `python -m bot.cli run` (PTB long polling, run_polling defaults) with
+- the bot under test, in its own process: `python -m cli.main run` (PTB long polling, run_polling defaults) with
   TELEGRAM_API_URL pointing to the fake server and a fresh SQLite database (`db upgrade` first) in a temp dir;
 - the echo bot, run the same way in its own process: a minimal PTB Application with one MessageHandler that
   sends the text back (`bench_bot.py --serve-echo`).
@@ -246,11 +246,11 @@ def start_bot(name: str, url: str, workdir: Path, *, profile_to: Path | None = N
         cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-echo"]
     else:
         # a fresh SQLite database, migrated as in production; cwd is the temp dir so no .env is read
-        subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=workdir, env=env, check=True,
+        subprocess.run([sys.executable, "-m", "cli.main", "db", "upgrade"], cwd=workdir, env=env, check=True,
                        timeout=120, stdout=subprocess.DEVNULL)
-        cmd = [sys.executable, "-m", "bot.cli", "run"]
+        cmd = [sys.executable, "-m", "cli.main", "run"]
         if profile_to:
-            cmd = [sys.executable, "-m", "cProfile", "-o", str(profile_to), "-m", "bot.cli", "run"]
+            cmd = [sys.executable, "-m", "cProfile", "-o", str(profile_to), "-m", "cli.main", "run"]
     log = workdir / f"{name}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -292,7 +292,7 @@ class Result:
 
 
 def reply_kind(text: str, buttons: bool) -> str:
-    from bot import messages as m
+    from bot.replies import messages as m
 
     for kind, start in (("error", m.ERROR.split("{")[0]), ("flood", m.FLOOD), ("database down", m.DB_DOWN[:40]),
                         ("choices", m.NOT_SURE), ("out of scope", m.OUT_OF_SCOPE[:40])):

@@ -40,10 +40,10 @@ from sqlalchemy import insert  # noqa: E402
 from sqlmodel import select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bot.db import make_engine, session_scope  # noqa: E402
-from bot.imports import import_file  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
-from bot.models import Case, Subscription  # noqa: E402
+from bot.storage.db import make_engine, session_scope  # noqa: E402
+from bot.staff.importing import import_file  # noqa: E402
+from bot.storage.migrate import upgrade  # noqa: E402
+from bot.storage.models import Case, Subscription  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from knowledge.loader import require_knowledge  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Case lookup by receipt code (`bot.cases.get_case`) with a million cases, on SQLite and PostgreSQL, beside a
+"""Case lookup by receipt code (`bot.cases.rules.get_case`) with a million cases, on SQLite and PostgreSQL, beside a
 raw-SQL baseline in the same run.
 
 For each backend, a freshly migrated database (SQLite file in a temporary folder; a throw-away PostgreSQL
@@ -43,9 +43,9 @@ import aiosqlite  # noqa: E402
 import psycopg  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bot.cases import get_case  # noqa: E402
-from bot.db import make_engine, session_scope  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
+from bot.cases.rules import get_case  # noqa: E402
+from bot.storage.db import make_engine, session_scope  # noqa: E402
+from bot.storage.migrate import upgrade  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from knowledge.codes import display_code, normalize_code  # noqa: E402
 

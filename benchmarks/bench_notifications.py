@@ -48,10 +48,10 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from telegram.constants import ParseMode  # noqa: E402
 from telegram.ext import Application  # noqa: E402
 
-from bot.db import make_engine  # noqa: E402
-from bot.dispatcher import Dispatcher, RateLimiter  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
-from bot.models import Outbox  # noqa: E402
+from bot.storage.db import make_engine  # noqa: E402
+from bot.notify.dispatcher import Dispatcher, RateLimiter  # noqa: E402
+from bot.storage.migrate import upgrade  # noqa: E402
+from bot.storage.models import Outbox  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from handlers.sender import TelegramSender, make_bot  # noqa: E402
 from tests.telegram_api import FakeTelegram  # noqa: E402

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db import make_engine
+from bot.storage.db import make_engine
 from bot.settings import Settings
 from knowledge.loader import KnowledgeBase, require_knowledge
 from knowledge.matcher import Matcher

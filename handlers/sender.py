@@ -13,8 +13,8 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
-from bot.dispatcher import Blocked, Rejected, RetryLater, Transient
-from bot.events import Button
+from bot.notify.dispatcher import Blocked, Rejected, RetryLater, Transient
+from bot.replies.events import Button
 from handlers.transport import AiohttpRequest
 
 _GONE = ("chat not found", "user is deactivated", "bot was kicked", "chat was deleted")

@@ -15,13 +15,13 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from bot import retention
-from bot.conversation import Conversation
-from bot.db import DB_ERRORS, session_scope
-from bot.dispatcher import Dispatcher, RateLimiter
-from bot.flood import FloodGuard
-from bot.logs import setup_logging
-from bot.events import Event, Reply
+from bot.privacy import retention
+from bot.conversation.core import Conversation
+from bot.storage.db import DB_ERRORS, session_scope
+from bot.notify.dispatcher import Dispatcher, RateLimiter
+from bot.conversation.flood import FloodGuard
+from bot.privacy.logs import setup_logging
+from bot.replies.events import Event, Reply
 from bot.services import Services, build_services
 from bot.settings import Settings
 from handlers.ordering import PerChatUpdateProcessor

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.db import make_engine
-from bot.logs import setup_logging
+from bot.storage.db import make_engine
+from bot.privacy.logs import setup_logging
 from bot.services import build_services
 from bot.settings import Settings
 from handlers.telegram import answer_updates, freeze_startup_objects, new_application, schedule_jobs, use_uvloop
@@ -69,7 +69,7 @@ class Front:
     async def _spawn(self, i: int) -> _Worker:
         mine, theirs = socket.socketpair()
         with theirs:
-            proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker", "--fd", str(theirs.fileno())],
+            proc = subprocess.Popen([sys.executable, "-m", "cli.main", "worker", "--fd", str(theirs.fileno())],
                                     pass_fds=[theirs.fileno()])
         _, writer = await asyncio.open_unix_connection(sock=mine)
         worker = _Worker(i, proc, writer)

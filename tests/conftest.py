@@ -14,9 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
-import bot.models  # noqa: F401
-from bot.db import make_engine
-from bot.migrate import upgrade
+import bot.storage.models  # noqa: F401
+from bot.storage.db import make_engine
+from bot.storage.migrate import upgrade
 from bot.settings import Settings
 from knowledge.loader import KnowledgeBase, require_knowledge
 from knowledge.matcher import Matcher

@@ -14,6 +14,6 @@ def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, 
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "KNOWLEDGE_DIR", "TELEGRAM"))}
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=full_env,
+        [sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, env=full_env,
         cwd=cwd or ROOT, timeout=timeout,
     )

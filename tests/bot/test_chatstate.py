@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event
 
-from bot.chatstate import ChatStates
-from bot.db import session_scope
-from bot.models import ChatState
+from bot.conversation.state import ChatStates
+from bot.storage.db import session_scope
+from bot.storage.models import ChatState
 
 
 class Queries:

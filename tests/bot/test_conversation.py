@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot import demo
-from bot.conversation import Conversation
-from bot.db import make_engine, session_scope
-from bot.events import Event
+from bot.staff import demo
+from bot.conversation.core import Conversation
+from bot.storage.db import make_engine, session_scope
+from bot.replies.events import Event
 from bot.services import Services
 from knowledge.matcher import Matcher
 
@@ -38,7 +38,7 @@ async def test_forged_and_foreign_buttons_do_nothing(settings, kb, matcher, engi
 
 
 async def test_out_of_scope_is_refused_politely_and_recorded(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
-    from bot.gaps import top_gaps
+    from bot.insights.gaps import top_gaps
 
     conv = _conv(settings, kb, matcher, engine)
     [reply] = await conv.handle(Event(7, "text", text="tối nay đội tuyển đá mấy giờ"))
@@ -85,7 +85,7 @@ async def test_case_lookup_needs_the_phone_digits(settings, kb, matcher, engine)
 async def test_a_question_typed_during_a_lookup_is_answered_not_counted(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
     from sqlmodel import func, select
 
-    from bot.models import VerificationAttempt
+    from bot.storage.models import VerificationAttempt
 
     async with session_scope(engine) as s:
         [case] = await demo.seed(session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=1,
@@ -125,7 +125,7 @@ async def test_unsupported_messages_and_errors_get_one_polite_line(settings, kb,
 
 
 async def test_flood_gets_one_line_then_silence(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
-    from bot.flood import FloodGuard
+    from bot.conversation.flood import FloodGuard
 
     clock = {"t": 0.0}
     conv = Conversation(Services(settings, kb, matcher, engine), flood=FloodGuard(limit=3, clock=lambda: clock["t"]))
@@ -152,7 +152,7 @@ async def test_questions_are_answered_while_the_database_is_down(settings, kb, m
 async def test_erase_my_data_after_confirmation(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
     from sqlmodel import select
 
-    from bot.models import ChatState, Checklist, Feedback, Subscription
+    from bot.storage.models import ChatState, Checklist, Feedback, Subscription
 
     async with session_scope(engine) as s:
         cases = await demo.seed(session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=2,
@@ -188,7 +188,7 @@ async def test_staff_commands_only_for_allowed_users(settings, kb, matcher, engi
 async def test_follow_feedback_and_survey_flows(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
     from sqlmodel import select
 
-    from bot.models import Feedback, SurveyResponse
+    from bot.storage.models import Feedback, SurveyResponse
 
     async with session_scope(engine) as s:
         cases = await demo.seed(session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=3,

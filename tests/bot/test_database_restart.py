@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import demo, outbox
-from bot.conversation import Conversation
-from bot.db import session_scope
-from bot.dispatcher import Dispatcher
-from bot.events import Event
+from bot.staff import demo
+from bot.notify import outbox
+from bot.conversation.core import Conversation
+from bot.storage.db import session_scope
+from bot.notify.dispatcher import Dispatcher
+from bot.replies.events import Event
 from bot.services import Services
 from tests.bot.test_notifications import RecordingSender
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.gaps import redact
+from bot.insights.gaps import redact
 from tests.helpers import cli
 
 
@@ -41,8 +41,8 @@ async def test_the_bot_gap_log_writes_in_the_background_and_keeps_rows_while_the
         settings, matcher, engine) -> None:
     import asyncio
 
-    from bot.db import make_engine, session_scope
-    from bot.gaps import GapLog, top_gaps
+    from bot.storage.db import make_engine, session_scope
+    from bot.insights.gaps import GapLog, top_gaps
 
     log = GapLog(engine, interval=0.05)
     log.add(matcher.understand("thời tiết hôm nay thế nào"), source="bot")

@@ -12,12 +12,12 @@ import pytest
 from openpyxl import Workbook
 from sqlmodel import func, select
 
-from bot import subscriptions
-from bot.case_updates import set_status
-from bot.cases import STATUSES, NewCase, create_case, get_case, history
-from bot.db import session_scope
-from bot.imports import ImportRow, import_file, new_case_rows, read_file, status_path
-from bot.models import Case, CaseEvent, Outbox
+from bot.notify import subscriptions
+from bot.staff.status import set_status
+from bot.cases.rules import STATUSES, NewCase, create_case, get_case, history
+from bot.storage.db import session_scope
+from bot.staff.importing import ImportRow, import_file, new_case_rows, read_file, status_path
+from bot.storage.models import Case, CaseEvent, Outbox
 from tests.helpers import cli
 
 UTC = dt.timezone.utc

@@ -6,11 +6,11 @@ import datetime as dt
 import io
 import logging
 
-from bot.cases import NewCase, create_case
-from bot.conversation import Conversation
-from bot.db import session_scope
-from bot.events import Event
-from bot.logs import JsonFormatter, ScrubFilter, scrub
+from bot.cases.rules import NewCase, create_case
+from bot.conversation.core import Conversation
+from bot.storage.db import session_scope
+from bot.replies.events import Event
+from bot.privacy.logs import JsonFormatter, ScrubFilter, scrub
 from bot.services import Services
 
 NAME, PHONE, CODE = "Phạm Thị Nguyệt Ánh", "0903 111 222", "000.00.12.H01-261101-0777"

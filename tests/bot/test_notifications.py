@@ -8,13 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from bot import outbox, subscriptions
-from bot.case_updates import set_status
-from bot.cases import NewCase, create_case, get_case
-from bot.db import session_scope
-from bot.dispatcher import Blocked, Dispatcher, RateLimiter, RetryLater, in_quiet_hours
-from bot.models import Outbox, Subscription
-from bot.notifications import reminder_time
+from bot.notify import outbox
+from bot.notify import subscriptions
+from bot.staff.status import set_status
+from bot.cases.rules import NewCase, create_case, get_case
+from bot.storage.db import session_scope
+from bot.notify.dispatcher import Blocked, Dispatcher, RateLimiter, RetryLater, in_quiet_hours
+from bot.storage.models import Outbox, Subscription
+from bot.notify.compose import reminder_time
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 NOON = dt.datetime(2026, 11, 25, 5, tzinfo=dt.timezone.utc)  # 12:00 in Hà Nội: outside quiet hours

@@ -8,14 +8,15 @@ import time
 from hypothesis import given, settings as hsettings, strategies as st
 from sqlmodel import select
 
-from bot import demo, retention
-from bot.callbacks import MAX_BYTES, pack, unpack
-from bot.conversation import Conversation
-from bot.db import session_scope
-from bot.events import Event
-from bot.models import Subscription, VerificationAttempt
+from bot.staff import demo
+from bot.privacy import retention
+from bot.replies.buttons import MAX_BYTES, pack, unpack
+from bot.conversation.core import Conversation
+from bot.storage.db import session_scope
+from bot.replies.events import Event
+from bot.storage.models import Subscription, VerificationAttempt
 from bot.services import Services
-from bot.subscriptions import follow
+from bot.notify.subscriptions import follow
 
 
 async def _seed(engine, settings, kb, n: int = 3):  # type: ignore[no-untyped-def]
@@ -71,7 +72,7 @@ async def test_follow_needs_verification_even_with_a_genuine_button_of_another_c
     cases = await _seed(engine, settings, kb)
     conv = Conversation(Services(settings, kb, matcher, engine))
     async with session_scope(engine) as s:
-        from bot.cases import get_case
+        from bot.cases.rules import get_case
 
         other = await get_case(s, cases[2].code)
     forged = pack(80, settings.secret_key.get_secret_value(), "fo", other.id)  # signed, but never verified here
@@ -111,7 +112,7 @@ async def test_retention_ends_follows_of_closed_cases(settings, kb, matcher, eng
     cases = await _seed(engine, settings, kb, n=8)
     closed = next(c for c in cases if c.status == "returned")
     async with session_scope(engine) as s:
-        from bot.cases import get_case
+        from bot.cases.rules import get_case
 
         case = await get_case(s, closed.code)
         await follow(s, chat_id=95, case=case, kb=kb, settings=settings)
@@ -129,7 +130,7 @@ _HEADER = "code,procedure_id,agency,applicant_name,phone,received_at,appointment
 @hsettings(max_examples=150, deadline=None)
 @given(body=st.one_of(st.binary(max_size=400), st.text(max_size=400).map(lambda t: (_HEADER + t).encode("utf-8"))))
 def test_import_parser_fuzz_never_crashes_and_points_at_a_place(tmp_path_factory, kb, body: bytes) -> None:  # type: ignore[no-untyped-def]
-    from bot.imports import read_file
+    from bot.staff.importing import read_file
     from bot.settings import Settings
 
     path = tmp_path_factory.mktemp("fuzz") / "cases.csv"

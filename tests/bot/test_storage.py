@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from bot import demo
-from bot.cases import CaseError, NewCase, change_status, create_case, get_case, history
-from bot.db import database_url, session_scope
+from bot.staff import demo
+from bot.cases.rules import CaseError, NewCase, change_status, create_case, get_case, history
+from bot.storage.db import database_url, session_scope
 from bot.settings import Settings, SettingsError
 from tests.helpers import cli
 

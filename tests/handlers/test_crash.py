@@ -1,7 +1,7 @@
 """Crash safety, tested: kill -9 the bot process in the middle of sending 10,000 notifications, start it
 again: every notification is delivered, and the duplicates are at most the batch that was in flight.
 
-The bot is a real subprocess (`python -m bot.cli run`, long polling) talking to the fake Bot API server
+The bot is a real subprocess (`python -m cli.main run`, long polling) talking to the fake Bot API server
 of tests/telegram_api.py, which runs in this test's event loop on a free 127.0.0.1 port; the database is
 the migrated SQLite file or PostgreSQL database of the `settings` fixture. Telegram's limits are off
 (DISPATCH_RATE_LIMIT=false: at 30 messages a second, 10,000 take five and a half minutes) and the lease is
@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.models import Outbox, utcnow
+from bot.storage.models import Outbox, utcnow
 from bot.settings import Settings
 from tests.telegram_api import FakeTelegram
 
@@ -70,7 +70,7 @@ def delivered(server: FakeTelegram) -> Counter[str]:
 
 
 class Bot:
-    """`python -m bot.cli run` in a subprocess, its output in a log file."""
+    """`python -m cli.main run` in a subprocess, its output in a log file."""
 
     def __init__(self, env: dict[str, str], cwd: Path, log: Path) -> None:
         self.env, self.cwd, self.log = env, cwd, log
@@ -78,7 +78,7 @@ class Bot:
 
     def start(self) -> None:
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=self.env, cwd=self.cwd,
+            self.proc = subprocess.Popen([sys.executable, "-m", "cli.main", "run"], env=self.env, cwd=self.cwd,
                                          stdout=out, stderr=subprocess.STDOUT)
 
     def tail(self) -> str:

@@ -18,14 +18,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from bot import demo, messages as m, survey
-from bot.case_updates import set_status
-from bot.cases import get_case
-from bot.db import session_scope
-from bot.dispatcher import Dispatcher, RateLimiter, Stats
-from bot.models import Outbox, Subscription, SurveyResponse
+from bot.staff import demo
+from bot.replies import messages as m
+from bot.feedback import survey
+from bot.staff.status import set_status
+from bot.cases.rules import get_case
+from bot.storage.db import session_scope
+from bot.notify.dispatcher import Dispatcher, RateLimiter, Stats
+from bot.storage.models import Outbox, Subscription, SurveyResponse
 from bot.settings import Settings
-from bot.workdays import is_working_day
+from bot.cases.workdays import is_working_day
 from tests.handlers.conftest import Harness, button, buttons
 
 pytestmark = pytest.mark.parametrize("mode", ["polling"])

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import demo
-from bot.db import session_scope
+from bot.staff import demo
+from bot.storage.db import session_scope
 from handlers.workers import route
 from tests.handlers.conftest import TOKEN, WEBHOOK_SECRET
 from tests.telegram_api import FakeTelegram, free_port
@@ -65,7 +65,7 @@ async def test_two_workers_answer_in_order_survive_a_crash_and_stop_cleanly(rece
                "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": server.url, "DATABASE_URL": settings.database_url,
                "DATA_DIR": str(tmp_path), "SECRET_KEY": settings.secret_key.get_secret_value(),
                "PYTHONPATH": str(ROOT)}
-        command = [sys.executable, "-m", "bot.cli", "run", "--workers", "2"]
+        command = [sys.executable, "-m", "cli.main", "run", "--workers", "2"]
         ready = "getupdates"
         if receive == "webhook":
             port = free_port()
@@ -141,7 +141,7 @@ async def test_start_up_problems_are_one_line_naming_the_setting(tmp_path) -> No
         }
         for expected, env in cases.items():
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env={**base, **env},
+                sys.executable, "-m", "cli.main", "run", cwd=tmp_path, env={**base, **env},
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
             out, err = await asyncio.wait_for(proc.communicate(), WAIT)
             assert proc.returncode == 1, (expected, err.decode())

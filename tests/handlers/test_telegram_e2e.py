@@ -8,10 +8,12 @@ import html
 
 import pytest
 
-from bot import cards, demo, messages as m
-from bot.conversation import Conversation
-from bot.db import session_scope
-from bot.events import Button, Reply
+from bot.replies import cards
+from bot.staff import demo
+from bot.replies import messages as m
+from bot.conversation.core import Conversation
+from bot.storage.db import session_scope
+from bot.replies.events import Button, Reply
 from handlers.telegram import COMMANDS, LIMIT
 from knowledge.codes import encode_payload
 from tests.handlers.conftest import WEBHOOK_SECRET, Harness, buttons, button
@@ -323,7 +325,7 @@ async def test_polling_long_polls_and_confirms_updates(bot: Harness) -> None:
 
 
 async def test_a_flooding_chat_gets_one_line_then_silence_and_buttons_stop_spinning(bot: Harness) -> None:
-    from bot.flood import FloodGuard
+    from bot.conversation.flood import FloodGuard
 
     limit = FloodGuard().limit
     flooder, calm = bot.citizen(4119), bot.citizen(4120)

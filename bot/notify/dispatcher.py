@@ -1,0 +1,314 @@
+"""Sends the outbox: claims due messages, respects Telegram's limits, retries, and never loses one.
+
+The channel is behind `Sender`; it raises the errors below so this module stays free of Telegram.
+Rows are marked sent once per batch: a process killed mid-batch re-sends at most that batch.
+Messages to one chat go out in the order they were queued: once one of them has to wait (per-chat
+limit, 429, network error), the ones after it in that chat wait at least as long. A batch stops
+starting new sends before its lease runs out, so another process never sends a row this one still
+holds; the rows it did not try are given back at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Protocol
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.notify import outbox
+from bot.storage.db import DB_ERRORS, session_scope
+from bot.storage.models import Subscription, utcnow
+
+log = logging.getLogger(__name__)
+
+QUIET_START, QUIET_END = 21, 7
+LEASE_USE = 0.75  # start no send after this share of the lease: the rest covers sends still in flight
+
+
+class SendError(Exception):
+    """A message could not be delivered; the subclass says what to do."""
+
+
+class RetryLater(SendError):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds}s")
+        self.seconds = seconds
+
+
+class Blocked(SendError):
+    """The user blocked the bot or the chat no longer exists: stop following, drop the message."""
+
+
+class Transient(SendError):
+    """Network error, timeout or server error: try again later."""
+
+
+class Rejected(SendError):
+    """The channel refused this message for good (bad request)."""
+
+
+class Sender(Protocol):
+    async def send(self, chat_id: int, text: str, buttons: list[list[dict[str, Any]]]) -> None: ...
+
+
+@dataclass
+class Stats:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    blocked: int = 0
+    deferred: int = 0
+
+    def add(self, other: "Stats") -> None:
+        for f in ("sent", "retried", "failed", "blocked", "deferred"):
+            setattr(self, f, getattr(self, f) + getattr(other, f))
+
+
+@dataclass
+class RateLimiter:
+    """About 30 messages a second overall and one a second per chat (Telegram's limits); after a 429,
+    nothing at all until Telegram's retry_after has passed (as PTB's AIORateLimiter does)."""
+
+    per_second: float = 30.0
+    per_chat_interval: float = 1.0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    _next: float = 0.0
+    _last_chat: dict[int, float] = field(default_factory=dict)
+    _paused_until: float = 0.0
+
+    def chat_ready(self, chat_id: int) -> bool:
+        last = self._last_chat.get(chat_id)
+        return last is None or self.clock() - last >= self.per_chat_interval
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, self.clock() + seconds)
+
+    def paused(self) -> bool:
+        return self.clock() < self._paused_until
+
+    async def wait(self, chat_id: int) -> None:
+        now = self.clock()
+        start = max(self._next, self._paused_until)
+        if start > now:
+            await self.sleep(start - now)
+            now = self.clock()
+        self._next = max(now, start) + 1.0 / self.per_second
+        if len(self._last_chat) > 10_000:  # forget chats that are ready again, so the map stays small
+            self._last_chat = {c: t for c, t in self._last_chat.items() if now - t < self.per_chat_interval}
+        self._last_chat[chat_id] = now
+
+
+def in_quiet_hours(now: dt.datetime, tz: dt.tzinfo) -> bool:
+    hour = now.astimezone(tz).hour
+    return hour >= QUIET_START or hour < QUIET_END
+
+
+def backoff(attempts: int) -> float:
+    return float(min(600, 2 ** attempts))
+
+
+class Item(NamedTuple):
+    id: int
+    chat_id: int
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass
+class Outcome:
+    """What became of one claimed row: sent, retry (a failed try, counted), defer (not tried, waits),
+    release (not tried, given back now), blocked (dropped, chat unfollowed) or failed."""
+
+    kind: str
+    due: dt.datetime | None = None
+    error: str = ""
+    attempts: int = 0
+
+
+class Dispatcher:
+    def __init__(self, engine: AsyncEngine, sender: Sender, *, tz: dt.tzinfo, batch: int = 100,
+                 limiter: RateLimiter | None = None, concurrency: int = 16, max_attempts: int = 8,
+                 lease: dt.timedelta = outbox.LEASE) -> None:
+        self.engine, self.sender, self.tz = engine, sender, tz
+        self.batch, self.limiter, self.concurrency, self.max_attempts = batch, limiter, concurrency, max_attempts
+        self.lease = lease
+        self.totals = Stats()
+
+    async def run_once(self, now: dt.datetime | None = None) -> Stats:
+        """Claim one batch, send it, record the outcome. Returns what happened."""
+        now = now or utcnow()
+        if self.limiter is not None and self.limiter.paused():
+            return Stats()  # Telegram asked for a pause (429): claim nothing until it is over
+        async with session_scope(self.engine) as session:
+            rows = await outbox.claim(session, limit=self.batch, now=now,
+                                      urgent_only=in_quiet_hours(now, self.tz), lease=self.lease)
+            claimed = [Item(r.id, r.chat_id, r.payload, r.attempts) for r in rows]  # type: ignore[arg-type]
+            lease_until = rows[0].lease_until if rows else None
+        if not claimed:
+            return Stats()
+        deadline = time.monotonic() + self.lease.total_seconds() * LEASE_USE
+        results: dict[int, Outcome] = {}
+        if self.limiter is None:
+            await self._send_by_chat(claimed, now, deadline, results)
+        else:
+            await self._send_paced(claimed, now, deadline, results)
+        stats = self._keep_order(claimed, results)
+        sent = [i.id for i in claimed if results[i.id].kind == "sent"]
+        released = [i.id for i in claimed if results[i.id].kind == "release"]
+        blocked_chats = {i.chat_id for i in claimed if results[i.id].kind == "blocked"}
+        async with session_scope(self.engine) as session:
+            await outbox.mark_sent(session, sent)
+            for item in claimed:
+                out = results[item.id]
+                if out.kind in ("retry", "defer"):
+                    await outbox.reschedule(session, item.id, due_at=out.due, error=out.error,  # type: ignore[arg-type]
+                                            attempts=out.attempts)
+                elif out.kind in ("blocked", "failed"):
+                    await outbox.mark_failed(session, item.id, error=out.error,
+                                             status="dropped" if out.kind == "blocked" else "failed")
+            await outbox.release(session, released, lease_until=lease_until, due_at=now)  # type: ignore[arg-type]
+            if blocked_chats:
+                await session.exec(update(Subscription).where(Subscription.chat_id.in_(blocked_chats))  # type: ignore[attr-defined]
+                                   .values(active=False))
+        self.totals.add(stats)
+        return stats
+
+    @staticmethod
+    def _after(first: Outcome, item: Item) -> Outcome:
+        """A later message of a chat whose earlier message could not go out now."""
+        if first.kind == "blocked":
+            return Outcome("blocked", error="blocked: an earlier message to this chat was refused")
+        return Outcome("defer", first.due, "waiting for an earlier message to this chat", item.attempts)
+
+    async def _send_by_chat(self, claimed: list[Item], now: dt.datetime, deadline: float,
+                            results: dict[int, Outcome]) -> None:
+        """No rate limits (tests, benchmarks): chats in parallel, each chat's messages one after another."""
+        chats: dict[int, list[Item]] = {}
+        for item in claimed:
+            chats.setdefault(item.chat_id, []).append(item)
+        sem = asyncio.Semaphore(self.concurrency)
+
+        async def one_chat(items: list[Item]) -> None:
+            async with sem:
+                stuck: Outcome | None = None
+                for item in items:
+                    if stuck is not None:
+                        results[item.id] = self._after(stuck, item)
+                    elif time.monotonic() > deadline:
+                        results[item.id] = Outcome("release")
+                    else:
+                        results[item.id] = out = await self._send(item, now)
+                        if out.kind in ("retry", "blocked"):
+                            stuck = out
+
+        await asyncio.gather(*(one_chat(items) for items in chats.values()))
+
+    async def _send_paced(self, claimed: list[Item], now: dt.datetime, deadline: float,
+                          results: dict[int, Outcome]) -> None:
+        """Telegram's limits: starts spaced by the limiter, several requests in flight at once (so the
+        round-trip time does not cap the rate), never two at once to the same chat."""
+        limiter = self.limiter
+        assert limiter is not None
+        sem = asyncio.Semaphore(self.concurrency)
+        in_flight: set[int] = set()
+        stuck: dict[int, Outcome] = {}
+        tasks: list[asyncio.Task[None]] = []
+
+        async def one(item: Item) -> None:
+            try:
+                results[item.id] = out = await self._send(item, now)
+                if out.kind in ("retry", "blocked"):
+                    stuck[item.chat_id] = out
+            finally:
+                in_flight.discard(item.chat_id)
+                sem.release()
+
+        try:
+            for item in claimed:
+                chat = item.chat_id
+                if chat in stuck:
+                    results[item.id] = self._after(stuck[chat], item)
+                    continue
+                if limiter.paused() or time.monotonic() > deadline:
+                    results[item.id] = Outcome("release")
+                    continue
+                if chat in in_flight or not limiter.chat_ready(chat):
+                    due = now + dt.timedelta(seconds=limiter.per_chat_interval)
+                    results[item.id] = stuck[chat] = Outcome("defer", due, "per-chat limit", item.attempts)
+                    continue
+                await limiter.wait(chat)
+                await sem.acquire()
+                if chat in stuck or limiter.paused():  # a 429 or a refusal arrived while this one waited
+                    sem.release()
+                    results[item.id] = self._after(stuck[chat], item) if chat in stuck else Outcome("release")
+                    continue
+                in_flight.add(chat)
+                tasks.append(asyncio.create_task(one(item)))
+        except BaseException:  # cancelled (shutdown): no send of this round may outlive it
+            for task in tasks:
+                task.cancel()
+            raise
+        await asyncio.gather(*tasks)
+
+    @staticmethod
+    def _keep_order(claimed: list[Item], results: dict[int, Outcome]) -> Stats:
+        """A message that waits never becomes due before an earlier one of the same chat; count outcomes."""
+        stats = Stats()
+        floor: dict[int, dt.datetime] = {}
+        for item in claimed:
+            out = results[item.id]
+            if out.kind in ("retry", "defer") and out.due is not None:
+                if item.chat_id in floor and out.due < floor[item.chat_id]:
+                    out.due = floor[item.chat_id]
+                floor[item.chat_id] = out.due
+            field_name = {"sent": "sent", "retry": "retried", "defer": "deferred", "release": "deferred",
+                          "blocked": "blocked", "failed": "failed"}[out.kind]
+            setattr(stats, field_name, getattr(stats, field_name) + 1)
+        return stats
+
+    async def _send(self, item: Item, now: dt.datetime) -> Outcome:
+        try:
+            await self.sender.send(item.chat_id, item.payload.get("text", ""), item.payload.get("buttons", []))
+            return Outcome("sent")
+        except RetryLater as exc:
+            if self.limiter is not None:
+                self.limiter.pause(exc.seconds)
+            return Outcome("retry", now + dt.timedelta(seconds=exc.seconds), str(exc), item.attempts + 1)
+        except Blocked as exc:
+            return Outcome("blocked", error=f"blocked: {exc}")
+        except Rejected as exc:
+            return Outcome("failed", error=f"rejected: {exc}")
+        except Exception as exc:  # noqa: BLE001 — anything else is treated as transient
+            log.warning("send failed (%s), outbox row %s attempt %s", type(exc).__name__, item.id, item.attempts + 1)
+            if item.attempts + 1 >= self.max_attempts:
+                return Outcome("failed", error=f"gave up: {type(exc).__name__}")
+            return Outcome("retry", now + dt.timedelta(seconds=backoff(item.attempts + 1)), type(exc).__name__,
+                           item.attempts + 1)
+
+    async def tick(self) -> Stats:
+        """One scheduled round; a database outage is logged and waited out, never raised into the scheduler."""
+        try:
+            return await self.run_once()
+        except DB_ERRORS as exc:
+            log.warning("dispatcher: database unavailable (%s); will retry", type(exc).__name__)
+            return Stats()
+
+    async def drain(self, *, now: dt.datetime | None = None, max_rounds: int = 1_000_000) -> Stats:
+        """Send until nothing is due (benchmarks and tests)."""
+        total = Stats()
+        for _ in range(max_rounds):
+            stats = await self.run_once(now)
+            total.add(stats)
+            if stats.sent + stats.retried + stats.failed + stats.blocked + stats.deferred == 0:
+                break
+        return total
+
+
+

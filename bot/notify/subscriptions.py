@@ -1,0 +1,45 @@
+"""Chats following cases. A chat may follow a case only after proving ownership (see verification)."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.storage.models import Case, Subscription, utcnow
+from bot.notify.compose import on_follow
+from bot.settings import Settings
+from knowledge.loader import KnowledgeBase
+
+
+async def follow(session: AsyncSession, *, chat_id: int, case: Case, kb: KnowledgeBase, settings: Settings) -> bool:
+    """Follow `case`; False when the chat already followed it (nothing is queued again)."""
+    sub = (await session.exec(select(Subscription).where(Subscription.chat_id == chat_id,
+                                                         Subscription.case_id == case.id))).first()
+    if sub is not None and sub.active:
+        return False
+    if sub is None:
+        sub = Subscription(chat_id=chat_id, case_id=case.id)  # type: ignore[arg-type]
+    sub.active = True
+    session.add(sub)
+    await session.flush()
+    await on_follow(session, case, chat_id, kb, settings, now=utcnow())
+    return True
+
+
+async def followed(session: AsyncSession, chat_id: int) -> list[Case]:
+    stmt = (select(Case).join(Subscription, Subscription.case_id == Case.id)  # type: ignore[arg-type]
+            .where(Subscription.chat_id == chat_id, Subscription.active == True)  # noqa: E712
+            .order_by(Case.received_at.desc()))  # type: ignore[attr-defined]
+    return list((await session.exec(stmt)).all())
+
+
+async def unfollow(session: AsyncSession, *, chat_id: int, case_id: int | None = None) -> int:
+    """Stop following one case, or all when `case_id` is None; returns how many follows ended."""
+    stmt = select(Subscription).where(Subscription.chat_id == chat_id, Subscription.active == True)  # noqa: E712
+    if case_id is not None:
+        stmt = stmt.where(Subscription.case_id == case_id)
+    subs = list((await session.exec(stmt)).all())
+    for sub in subs:
+        sub.active = False
+        session.add(sub)
+    return len(subs)

@@ -1,0 +1,98 @@
+"""API keys for the staff HTTP API: random tokens shown once, stored only as a SHA-256 hash.
+
+A key is `tthc_` followed by 43 URL-safe characters (256 random bits), so a plain SHA-256 is
+enough (nothing to brute-force) and lets a key be found by an indexed lookup on its hash: the
+time a check takes does not depend on how much of a guessed key is right. Keys carry scopes
+(`read`, `write`, `pii`) and are revoked, never deleted, so history keeps its meaning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.storage.models import ApiKey, utcnow
+
+PREFIX = "tthc_"
+SCOPES: dict[str, str] = {
+    "read": "read cases, history, feedback, surveys and statistics (personal data masked)",
+    "write": "create and update cases, change their status, answer feedback",
+    "pii": "see full personal data (applicant name, phone last digits, birth year, chat ids, unmasked texts)",
+}
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+MAX_TOKEN_LENGTH = 200
+
+
+class ApiKeyError(ValueError):
+    """A key operation was refused; the message says why."""
+
+
+def generate_token() -> str:
+    return PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def check_scopes(scopes: list[str] | tuple[str, ...]) -> list[str]:
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise ApiKeyError(f"unknown scope(s) {', '.join(unknown)}; use {', '.join(SCOPES)}")
+    return [s for s in SCOPES if s in set(scopes)]  # canonical order, no duplicates
+
+
+async def create(session: AsyncSession, name: str, scopes: list[str] | tuple[str, ...]) -> tuple[ApiKey, str]:
+    """A new key; returns the row and the token, which is not stored and cannot be shown again."""
+    if not NAME_RE.match(name):
+        raise ApiKeyError(f"key name {name!r}: use 1–100 letters, digits, '.', '_' or '-'")
+    wanted = check_scopes(scopes)
+    if not wanted:
+        raise ApiKeyError("give at least one scope")
+    if await find(session, name) is not None:
+        raise ApiKeyError(f"a key named {name!r} already exists (revoked keys keep their name)")
+    token = generate_token()
+    key = ApiKey(name=name, key_hash=hash_token(token), scopes=wanted)
+    try:
+        async with session.begin_nested():
+            session.add(key)
+    except IntegrityError:
+        raise ApiKeyError(f"a key named {name!r} already exists") from None
+    return key, token
+
+
+async def find(session: AsyncSession, name: str) -> ApiKey | None:
+    return (await session.exec(select(ApiKey).where(ApiKey.name == name))).first()
+
+
+async def verify(session: AsyncSession, token: str) -> ApiKey | None:
+    """The active key for `token`, or None (unknown, malformed or revoked)."""
+    if not token or len(token) > MAX_TOKEN_LENGTH or not token.startswith(PREFIX):
+        return None
+    digest = hash_token(token)
+    key = (await session.exec(select(ApiKey).where(ApiKey.key_hash == digest))).first()
+    if key is None or not hmac.compare_digest(key.key_hash, digest) or key.revoked_at is not None:
+        return None
+    return key
+
+
+async def revoke(session: AsyncSession, name: str) -> ApiKey:
+    """Revoke the key called `name` (idempotent); ApiKeyError when there is none."""
+    key = await find(session, name)
+    if key is None:
+        raise ApiKeyError(f"no key named {name!r}")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.add(key)
+        await session.flush()
+    return key
+
+
+async def list_keys(session: AsyncSession) -> list[ApiKey]:
+    return list((await session.exec(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id))).all())

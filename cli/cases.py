@@ -1,0 +1,206 @@
+"""`tthc-bot cases …`: the staff's terminal commands for cases (import a file, change a status, show one).
+
+Status changes go through `set_status`, so the chats following a case are notified as when staff
+change it anywhere else. A mistake a user can fix is one line on stderr: exit 1 for a refused
+change or a bad file (nothing written), exit 2 for a malformed argument.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, NoReturn, Optional
+
+import typer
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from bot.settings import Settings, get_settings
+from knowledge.loader import KnowledgeBase, require_knowledge
+
+cases_app = typer.Typer(help="Cases (hồ sơ): import a CSV/XLSX file, change a status, show a case.",
+                        no_args_is_help=True)
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def _knowledge() -> KnowledgeBase:
+    return require_knowledge(_settings().knowledge_path)
+
+
+def _stop(message: str, code: int) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@cases_app.command("import")
+def import_cases(
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or Windows-1258, ',' or ';') or XLSX (first sheet).")],
+    skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help="Write the good rows, report the bad ones.")] = False,
+) -> None:
+    """Create or update cases from a file (an idempotent upsert; columns in docs/cases-import.md).
+
+    Any bad row: every error is listed as `file:row:column: message` and nothing is written (exit 1),
+    unless --skip-bad-rows."""
+    from bot.storage.db import make_engine
+    from bot.staff.importing import import_file
+
+    if not file.is_file():
+        _stop(f"{file}: no such file", 2)
+    s, kb = _settings(), _knowledge()
+
+    async def go():  # type: ignore[no-untyped-def]
+        engine = make_engine(s)
+        try:
+            return await import_file(engine, file, kb=kb, settings=s, skip_bad_rows=skip_bad_rows)
+        finally:
+            await engine.dispose()
+
+    try:
+        report = asyncio.run(go())
+    except IntegrityError:
+        _stop(f"{file}: another process created or changed the same cases meanwhile; nothing written, "
+              "run the import again", 1)
+    for err in report.errors:
+        typer.echo(str(err))
+    if not report.written:
+        rows = len({e.row for e in report.errors})
+        hint = "" if skip_bad_rows or report.fatal else " (fix them, or use --skip-bad-rows to write the good rows)"
+        typer.echo(f"{len(report.errors)} error(s) in {rows} row(s) of {file}; nothing written{hint}", err=True)
+        raise typer.Exit(1)
+    typer.echo(report.summary())
+
+
+def _missing(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [item.strip() for item in text.split(";") if item.strip()]
+
+
+@cases_app.command("set-status")
+def set_status_cmd(
+    code: Annotated[str, typer.Argument(help="Receipt code, any separators.")],
+    status: Annotated[str, typer.Argument(help="received, in_progress, need_supplement, ready_for_pickup, returned, "
+                                               "overdue, rejected or withdrawn.")],
+    note: Annotated[Optional[str], typer.Option(help="Note shown to the citizen (the reason, for rejected).")] = None,
+    new_date: Annotated[Optional[str], typer.Option("--new-date", help="New appointment date (dd/mm/yyyy or "
+                                                                        "yyyy-mm-dd); needed for overdue.")] = None,
+    missing: Annotated[Optional[str], typer.Option(help="Documents to supplement, separated by ';'.")] = None,
+) -> None:
+    """Move a case to a new status; the chats following it are notified."""
+    import unicodedata
+
+    from bot.staff.status import set_status
+    from bot.storage.db import make_engine, session_scope
+    from bot.staff.importing import CellError, parse_status, requirement_problem, to_date, transition_problem
+    from bot.storage.models import Case, Outbox
+    from knowledge.codes import normalize_code
+
+    s, kb = _settings(), _knowledge()
+    try:
+        target = parse_status(status)
+    except CellError as exc:
+        _stop(f"STATUS: {exc}", 2)
+    try:
+        day = to_date(new_date) if new_date is not None else None
+    except CellError as exc:
+        _stop(f"--new-date: {exc}", 2)
+    text = unicodedata.normalize("NFC", note).strip() if note is not None else ""
+    docs = _missing(unicodedata.normalize("NFC", missing)) if missing is not None else None
+    problem = requirement_problem(target, note=text or None, new_date=day, missing=docs)
+    if problem:
+        option = {"new_appointment_date": "--new-date", "note": "--note", "missing_documents": "--missing"}[problem[0]]
+        _stop(f"{option}: {problem[1]}", 2)
+    key = normalize_code(code)
+
+    async def go() -> str:
+        engine = make_engine(s)
+        try:
+            async with session_scope(engine) as session:
+                case = None
+                if key is not None:  # locked: nobody changes the status between the check and the change
+                    stmt = select(Case).where(Case.code == key).with_for_update()
+                    case = (await session.exec(stmt)).first()
+                if case is None:
+                    raise LookupError(f"no case with code {code!r}")
+                refused = transition_problem(case.status, target)
+                if refused:
+                    raise LookupError(f"{case.display_code}: {refused}")
+                count = select(func.count()).select_from(Outbox)
+                before = (await session.exec(count)).one()
+                previous = case.status
+                await set_status(session, case=case, status=target, kb=kb, settings=s, note=text or None,
+                                 new_date=day, missing=docs)
+                queued = (await session.exec(count)).one() - before
+                return f"{case.display_code}: {previous} -> {target}; {queued} notification(s) queued"
+        finally:
+            await engine.dispose()
+
+    try:
+        typer.echo(asyncio.run(go()))
+    except LookupError as exc:
+        _stop(str(exc), 1)
+
+
+@cases_app.command("show")
+def show(code: Annotated[str, typer.Argument(help="Receipt code, any separators.")]) -> None:
+    """A case as staff see it: every detail (the full name; of the phone only the last 4 digits) and its history."""
+    from bot.replies.case_view import due_date, procedure_name
+    from bot.cases.rules import STATUSES, get_case, history
+    from bot.replies.dates import vn_date
+    from bot.storage.db import make_engine, session_scope
+    from bot.storage.models import Subscription
+
+    s, kb = _settings(), _knowledge()
+    tz = s.tz
+
+    def when(value: dt.datetime | None) -> str:
+        return f"{value.astimezone(tz):%d/%m/%Y %H:%M}" if value else "-"
+
+    async def go() -> list[str] | None:
+        engine = make_engine(s)
+        try:
+            async with session_scope(engine) as session:
+                case = await get_case(session, code)
+                if case is None:
+                    return None
+                followers = (await session.exec(select(func.count()).select_from(Subscription).where(
+                    Subscription.case_id == case.id, Subscription.active == True))).one()  # noqa: E712
+                fee = f"{case.fee:,} đồng".replace(",", ".") if case.fee is not None else "-"
+                lines = [
+                    f"Hồ sơ {case.display_code}",
+                    f"  procedure:        {case.procedure_id} ({procedure_name(case, kb)})",
+                    f"  agency:           {case.agency}",
+                    f"  office:           {case.office or '-'}",
+                    f"  applicant:        {case.applicant_name}",
+                    f"  phone:            {'******' + case.phone_last4 if case.phone_last4 else '-'}",
+                    f"  birth year:       {case.birth_year or '-'}",
+                    f"  received:         {when(case.received_at)}",
+                    f"  appointment:      {vn_date(case.appointment_date)}",
+                    f"  new appointment:  {vn_date(case.new_appointment_date) if case.new_appointment_date else '-'}",
+                    f"  due:              {vn_date(due_date(case))}",
+                    f"  channel / return: {case.channel} / {case.return_method}",
+                    f"  fee:              {fee}",
+                    f"  status:           {case.status} ({STATUSES[case.status]})",
+                    f"  note:             {case.status_note or '-'}",
+                    f"  missing:          {'; '.join(case.missing_documents) or '-'}",
+                    f"  closed:           {when(case.closed_at)}",
+                    f"  followers:        {followers}",
+                    f"  created/updated:  {when(case.created_at)} / {when(case.updated_at)}",
+                    "History:",
+                ]
+                for event in await history(session, case):
+                    note = f" — {event.note}" if event.note else ""
+                    lines.append(f"  {when(event.at)}  {event.status:<16} ({event.source}){note}")
+                return lines
+        finally:
+            await engine.dispose()
+
+    lines = asyncio.run(go())
+    if lines is None:
+        _stop(f"no case with code {code!r}", 1)
+    typer.echo("\n".join(lines or []))
