@@ -15,7 +15,6 @@ Guards, outermost first:
   with the field's location.
 """
 
-
 import datetime as dt
 import json
 import logging
@@ -39,18 +38,34 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.staff import apikeys
-from bot.insights import stats as stats_mod
-from api.schemas import (ApiDate, CaseCreate, CasePublic, CaseUpdate, ErrorOut, EventPublic, FeedbackCategory,
-                             FeedbackPage, FeedbackPublic, FeedbackState, FeedbackUpdate, Health, Stats,
-                             StatusChange, StatusChangeResult, SurveyPage, SurveyPublic)
-from bot.staff.status import set_status
+from api.schemas import (
+    ApiDate,
+    CaseCreate,
+    CasePublic,
+    CaseUpdate,
+    ErrorOut,
+    EventPublic,
+    FeedbackCategory,
+    FeedbackPage,
+    FeedbackPublic,
+    FeedbackState,
+    FeedbackUpdate,
+    Health,
+    Stats,
+    StatusChange,
+    StatusChangeResult,
+    SurveyPage,
+    SurveyPublic,
+)
 from bot.cases.rules import STATUSES, CaseError, NewCase, check_transition, create_case, history
-from bot.storage.db import session_scope
 from bot.feedback.tickets import CATEGORIES, STATES, tracking_code
-from bot.storage.models import Case, CaseEvent, Feedback, SurveyResponse, utcnow
+from bot.insights import stats as stats_mod
 from bot.privacy.hashing import mask_name, phone_hmac, phone_last4
 from bot.settings import Settings
+from bot.staff import apikeys
+from bot.staff.status import set_status
+from bot.storage.db import session_scope
+from bot.storage.models import Case, CaseEvent, Feedback, SurveyResponse, utcnow
 from knowledge.codes import CODE_RE, normalize_code
 from knowledge.loader import KnowledgeBase
 
@@ -68,16 +83,25 @@ _DIGITS = re.compile(r"\+?\d[\d .\-]{5,}\d")
 class ApiError(Exception):
     """An error answered as `{"error", "message", "message_vi"?, "detail"?}`."""
 
-    def __init__(self, status: int, error: str, message: str, *, message_vi: str | None = None,
-                 detail: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        *,
+        message_vi: str | None = None,
+        detail: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.error, self.message = status, error, message
         self.message_vi, self.detail, self.headers = message_vi, detail, headers
 
 
 def _field_error(field: str, msg: str) -> ApiError:
-    return ApiError(422, "validation_error", f"{field}: {msg}",
-                    detail=[{"loc": ["body", field], "msg": msg, "type": "value_error"}])
+    return ApiError(
+        422, "validation_error", f"{field}: {msg}", detail=[{"loc": ["body", field], "msg": msg, "type": "value_error"}]
+    )
 
 
 def _error_body(error: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -85,10 +109,16 @@ def _error_body(error: str, message: str, **extra: Any) -> dict[str, Any]:
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    text_ = {400: "Bad request", 401: "Missing, unknown or revoked API key", 403: "The key lacks the scope needed",
-             404: "No such case or feedback", 409: "Conflict with the current state",
-             413: "Request body too large", 422: "Invalid input (field locations in `detail`)",
-             429: "Rate limit exceeded (see Retry-After)"}
+    text_ = {
+        400: "Bad request",
+        401: "Missing, unknown or revoked API key",
+        403: "The key lacks the scope needed",
+        404: "No such case or feedback",
+        409: "Conflict with the current state",
+        413: "Request body too large",
+        422: "Invalid input (field locations in `detail`)",
+        429: "Rate limit exceeded (see Retry-After)",
+    }
     return {c: {"model": ErrorOut, "description": text_[c]} for c in codes}
 
 
@@ -133,9 +163,16 @@ class _Guard:
             log.exception("unexpected error %s on %s %s", error_id, scope.get("method"), scope.get("path"))
             if started:
                 raise
-            await _send_json(send, 500, _error_body(
-                "internal_error", "Unexpected error; nothing was changed. Quote the error id when reporting it.",
-                error_id=error_id), {"x-error-id": error_id})
+            await _send_json(
+                send,
+                500,
+                _error_body(
+                    "internal_error",
+                    "Unexpected error; nothing was changed. Quote the error id when reporting it.",
+                    error_id=error_id,
+                ),
+                {"x-error-id": error_id},
+            )
 
     async def _read_body(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
@@ -162,8 +199,9 @@ class _Guard:
         if body and _is_json(headers.get("content-type", "")):
             problem = _undecodable(body)
             if problem is not None:
-                await _send_json(send, 422, _error_body("validation_error", f"invalid JSON: {problem['msg']}",
-                                                        detail=[problem]))
+                await _send_json(
+                    send, 422, _error_body("validation_error", f"invalid JSON: {problem['msg']}", detail=[problem])
+                )
                 return None
         delivered = False
 
@@ -255,8 +293,7 @@ class Principal:
 
 
 _bearer = HTTPBearer(auto_error=False, scheme_name="bearer", description="`Authorization: Bearer <key>`")
-_header = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="apiKeyHeader",
-                       description="`X-API-Key: <key>`")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="apiKeyHeader", description="`X-API-Key: <key>`")
 
 
 # --- views ------------------------------------------------------------------------------------
@@ -266,7 +303,7 @@ def mask_text(value: str) -> str:
     """Phone numbers and e-mail addresses masked; receipt codes kept (staff need them)."""
     out, last = [], 0
     for m in CODE_RE.finditer(value):
-        out.append(_DIGITS.sub("<số>", _EMAIL.sub("<email>", value[last:m.start()])))
+        out.append(_DIGITS.sub("<số>", _EMAIL.sub("<email>", value[last : m.start()])))
         out.append(m.group(0))
         last = m.end()
     out.append(_DIGITS.sub("<số>", _EMAIL.sub("<email>", value[last:])))
@@ -276,41 +313,73 @@ def mask_text(value: str) -> str:
 def case_public(case: Case, kb: KnowledgeBase, *, pii: bool) -> CasePublic:
     proc = kb.get(case.procedure_id)
     return CasePublic(
-        code=case.display_code, procedure_id=case.procedure_id, procedure_name=proc.name if proc else case.procedure_id,
-        agency=case.agency, office=case.office,
+        code=case.display_code,
+        procedure_id=case.procedure_id,
+        procedure_name=proc.name if proc else case.procedure_id,
+        agency=case.agency,
+        office=case.office,
         applicant_name=case.applicant_name if pii else mask_name(case.applicant_name),
-        personal_data="full" if pii else "masked", phone_on_file=case.phone_hmac is not None,
-        phone_last4=case.phone_last4 if pii else None, birth_year=case.birth_year if pii else None,
-        received_at=case.received_at, appointment_date=case.appointment_date,
+        personal_data="full" if pii else "masked",
+        phone_on_file=case.phone_hmac is not None,
+        phone_last4=case.phone_last4 if pii else None,
+        birth_year=case.birth_year if pii else None,
+        received_at=case.received_at,
+        appointment_date=case.appointment_date,
         new_appointment_date=case.new_appointment_date,
-        due_date=case.new_appointment_date or case.appointment_date, channel=case.channel,
-        return_method=case.return_method, status=case.status, status_label=STATUSES.get(case.status, case.status),
-        status_note=case.status_note, missing_documents=list(case.missing_documents or []), fee=case.fee,
-        closed_at=case.closed_at, created_at=case.created_at, updated_at=case.updated_at,
+        due_date=case.new_appointment_date or case.appointment_date,
+        channel=case.channel,
+        return_method=case.return_method,
+        status=case.status,
+        status_label=STATUSES.get(case.status, case.status),
+        status_note=case.status_note,
+        missing_documents=list(case.missing_documents or []),
+        fee=case.fee,
+        closed_at=case.closed_at,
+        created_at=case.created_at,
+        updated_at=case.updated_at,
     )
 
 
 def event_public(event: CaseEvent) -> EventPublic:
-    return EventPublic(status=event.status, status_label=STATUSES.get(event.status, event.status), note=event.note,
-                       source=event.source, at=event.at)
+    return EventPublic(
+        status=event.status,
+        status_label=STATUSES.get(event.status, event.status),
+        note=event.note,
+        source=event.source,
+        at=event.at,
+    )
 
 
 def feedback_public(fb: Feedback, *, pii: bool) -> FeedbackPublic:
     return FeedbackPublic(
-        tracking_no=fb.tracking_no, category=fb.category, category_label=CATEGORIES.get(fb.category, fb.category),
-        text=fb.text if pii else mask_text(fb.text), case_code=fb.case_code, status=fb.status,
-        status_label=STATES.get(fb.status, fb.status), reply=fb.reply, chat_id=fb.chat_id if pii else None,
-        created_at=fb.created_at)
+        tracking_no=fb.tracking_no,
+        category=fb.category,
+        category_label=CATEGORIES.get(fb.category, fb.category),
+        text=fb.text if pii else mask_text(fb.text),
+        case_code=fb.case_code,
+        status=fb.status,
+        status_label=STATES.get(fb.status, fb.status),
+        reply=fb.reply,
+        chat_id=fb.chat_id if pii else None,
+        created_at=fb.created_at,
+    )
 
 
 def survey_public(resp: SurveyResponse, case_code: str | None, kb: KnowledgeBase, *, pii: bool) -> SurveyPublic:
     scores = {k: v for k, v in (resp.scores or {}).items() if isinstance(v, int)}
     proc = kb.get(resp.procedure_id) if resp.procedure_id else None
     comment = resp.comment if (pii or resp.comment is None) else mask_text(resp.comment)
-    return SurveyPublic(id=resp.id or 0, procedure_id=resp.procedure_id, procedure_name=proc.name if proc else None,
-                        agency=resp.agency, case_code=case_code, scores=scores,
-                        average=round(sum(scores.values()) / len(scores), 2) if scores else None,
-                        comment=comment, created_at=resp.created_at)
+    return SurveyPublic(
+        id=resp.id or 0,
+        procedure_id=resp.procedure_id,
+        procedure_name=proc.name if proc else None,
+        agency=resp.agency,
+        case_code=case_code,
+        scores=scores,
+        average=round(sum(scores.values()) / len(scores), 2) if scores else None,
+        comment=comment,
+        created_at=resp.created_at,
+    )
 
 
 # --- the application --------------------------------------------------------------------------
@@ -342,8 +411,15 @@ TAGS = [
 
 def create_app(settings: Settings, kb: KnowledgeBase, engine: AsyncEngine) -> FastAPI:
     """The API application on `engine`; the caller owns (and disposes of) the engine."""
-    app = FastAPI(title="tthc-bot staff API", version="1.0", description=DESCRIPTION, openapi_tags=TAGS,
-                  docs_url="/docs", redoc_url="/redoc", openapi_url="/openapi.json")
+    app = FastAPI(
+        title="tthc-bot staff API",
+        version="1.0",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        docs_url="/docs",
+        redoc_url="/redoc",
+        openapi_url="/openapi.json",
+    )
     app.add_middleware(_Guard, max_body=settings.api_max_body_bytes)
     limiter = TokenBucket(settings.api_rate_limit, settings.api_rate_burst)
     app.state.limiter = limiter
@@ -360,14 +436,14 @@ def create_app(settings: Settings, kb: KnowledgeBase, engine: AsyncEngine) -> Fa
         detail = _clean_errors(exc.errors())
         first = detail[0] if detail else {"loc": [], "msg": "invalid input"}
         where = ".".join(str(p) for p in first["loc"])
-        return JSONResponse(_error_body("validation_error", f"{where}: {first['msg']}", detail=detail),
-                            status_code=422)
+        return JSONResponse(_error_body("validation_error", f"{where}: {first['msg']}", detail=detail), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse(_error_body(code, str(exc.detail)), status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            _error_body(code, str(exc.detail)), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )
 
     # --- auth ---
 
@@ -375,21 +451,30 @@ def create_app(settings: Settings, kb: KnowledgeBase, engine: AsyncEngine) -> Fa
         wait = limiter.take(key)
         if wait > 0:
             seconds = max(1, math.ceil(wait))
-            raise ApiError(429, "rate_limited", f"Too many requests; retry in {seconds} s.",
-                           message_vi=f"Quá nhiều yêu cầu; thử lại sau {seconds} giây.",
-                           headers={"Retry-After": str(seconds)})
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"Too many requests; retry in {seconds} s.",
+                message_vi=f"Quá nhiều yêu cầu; thử lại sau {seconds} giây.",
+                headers={"Retry-After": str(seconds)},
+            )
 
-    async def authenticate(request: Request,
-                           bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-                           header_key: Annotated[str | None, Depends(_header)]) -> Principal:
+    async def authenticate(
+        request: Request,
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        header_key: Annotated[str | None, Depends(_header)],
+    ) -> Principal:
         token = bearer.credentials if bearer else header_key
         client = request.client.host if request.client else "unknown"
         challenge = {"WWW-Authenticate": "Bearer"}
         if not token:
             _limit(f"ip:{client}")
-            raise ApiError(401, "missing_api_key",
-                           "An API key is needed: send `Authorization: Bearer <key>` or `X-API-Key: <key>`.",
-                           headers=challenge)
+            raise ApiError(
+                401,
+                "missing_api_key",
+                "An API key is needed: send `Authorization: Bearer <key>` or `X-API-Key: <key>`.",
+                headers=challenge,
+            )
         async with session_scope(engine) as s:
             key = await apikeys.verify(s, token.strip())
         if key is None:
@@ -401,8 +486,12 @@ def create_app(settings: Settings, kb: KnowledgeBase, engine: AsyncEngine) -> Fa
     def require(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
         async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
             if scope not in principal.scopes:
-                raise ApiError(403, "insufficient_scope", f"This API key lacks the {scope!r} scope.",
-                               message_vi=f"Khóa API này không có quyền {scope!r}.")
+                raise ApiError(
+                    403,
+                    "insufficient_scope",
+                    f"This API key lacks the {scope!r} scope.",
+                    message_vi=f"Khóa API này không có quyền {scope!r}.",
+                )
             return principal
 
         return check
@@ -416,15 +505,20 @@ def create_app(settings: Settings, kb: KnowledgeBase, engine: AsyncEngine) -> Fa
     async def load_case(s: AsyncSession, code: str, *, lock: bool = False) -> Case:
         key = normalize_code(code)
         if key is None:
-            raise ApiError(404, "case_not_found", f"{code!r} is not a receipt code (e.g. {EXAMPLE_CODE}).",
-                           message_vi=f"{code!r} không phải là mã hồ sơ.")
+            raise ApiError(
+                404,
+                "case_not_found",
+                f"{code!r} is not a receipt code (e.g. {EXAMPLE_CODE}).",
+                message_vi=f"{code!r} không phải là mã hồ sơ.",
+            )
         stmt = select(Case).where(Case.code == key)
         if lock:
             stmt = stmt.with_for_update()
         case = (await s.exec(stmt)).first()
         if case is None:
-            raise ApiError(404, "case_not_found", f"No case with code {code!r}.",
-                           message_vi=f"Không có hồ sơ mã {code!r}.")
+            raise ApiError(
+                404, "case_not_found", f"No case with code {code!r}.", message_vi=f"Không có hồ sơ mã {code!r}."
+            )
         return case
 
     def check_procedure(procedure_id: str) -> None:
@@ -436,28 +530,50 @@ def create_app(settings: Settings, kb: KnowledgeBase, engine: AsyncEngine) -> Fa
 
     # --- cases ---
 
-    @app.post(f"{PREFIX}/cases", tags=["cases"], status_code=201, response_model=CasePublic,
-              summary="Create a case", responses=_errors(401, 403, 409, 413, 422, 429))
+    @app.post(
+        f"{PREFIX}/cases",
+        tags=["cases"],
+        status_code=201,
+        response_model=CasePublic,
+        summary="Create a case",
+        responses=_errors(401, 403, 409, 413, 422, 429),
+    )
     async def create_case_endpoint(body: CaseCreate, principal: Writer, response: Response) -> CasePublic:
         """Create a case from its appointment slip; its history starts with `received`.
         409 when a case with the same code (in any spelling) exists. Needs `write`."""
         check_procedure(body.procedure_id)
-        received = local_aware(body.received_at).astimezone(dt.timezone.utc) if body.received_at else utcnow()
+        received = local_aware(body.received_at).astimezone(dt.UTC) if body.received_at else utcnow()
         if body.appointment_date < received.astimezone(settings.tz).date():
             raise _field_error("appointment_date", "is before the day the case was received")
-        duplicate = ApiError(409, "duplicate_case", f"A case with code {body.code!r} already exists.",
-                             message_vi=f"Đã có hồ sơ mã {body.code!r}.")
+        duplicate = ApiError(
+            409,
+            "duplicate_case",
+            f"A case with code {body.code!r} already exists.",
+            message_vi=f"Đã có hồ sơ mã {body.code!r}.",
+        )
         try:
             async with session_scope(engine) as s:
                 if (await s.exec(select(Case.id).where(Case.code == normalize_code(body.code)))).first():
                     raise duplicate
-                case = await create_case(session=s, secret=settings.secret_key.get_secret_value(), source=principal.source,
-                                         new=NewCase(code=body.code, procedure_id=body.procedure_id, agency=body.agency,
-                                                     applicant_name=body.applicant_name, phone=body.phone,
-                                                     received_at=received, appointment_date=body.appointment_date,
-                                                     office=body.office, birth_year=body.birth_year,
-                                                     channel=body.channel, return_method=body.return_method,
-                                                     fee=body.fee))
+                case = await create_case(
+                    session=s,
+                    secret=settings.secret_key.get_secret_value(),
+                    source=principal.source,
+                    new=NewCase(
+                        code=body.code,
+                        procedure_id=body.procedure_id,
+                        agency=body.agency,
+                        applicant_name=body.applicant_name,
+                        phone=body.phone,
+                        received_at=received,
+                        appointment_date=body.appointment_date,
+                        office=body.office,
+                        birth_year=body.birth_year,
+                        channel=body.channel,
+                        return_method=body.return_method,
+                        fee=body.fee,
+                    ),
+                )
                 out = case_public(case, kb, pii=principal.pii)
         except IntegrityError:  # created concurrently by another request
             raise duplicate from None
@@ -466,27 +582,44 @@ def create_app(settings: Settings, kb: KnowledgeBase, engine: AsyncEngine) -> Fa
         response.headers["Location"] = f"{PREFIX}/cases/{case.code}"
         return out
 
-    @app.get(f"{PREFIX}/cases/{{code}}", tags=["cases"], response_model=CasePublic, summary="Read a case",
-             responses=_errors(401, 403, 404, 429))
+    @app.get(
+        f"{PREFIX}/cases/{{code}}",
+        tags=["cases"],
+        response_model=CasePublic,
+        summary="Read a case",
+        responses=_errors(401, 403, 404, 429),
+    )
     async def read_case(code: CodePath, principal: Reader) -> CasePublic:
         """A case by receipt code. Personal data masked unless the key has `pii`. Needs `read`."""
         async with session_scope(engine) as s:
             return case_public(await load_case(s, code), kb, pii=principal.pii)
 
-    @app.patch(f"{PREFIX}/cases/{{code}}", tags=["cases"], response_model=CasePublic, summary="Update a case",
-               responses=_errors(401, 403, 404, 413, 422, 429))
+    @app.patch(
+        f"{PREFIX}/cases/{{code}}",
+        tags=["cases"],
+        response_model=CasePublic,
+        summary="Update a case",
+        responses=_errors(401, 403, 404, 413, 422, 429),
+    )
     async def update_case(code: CodePath, body: CaseUpdate, principal: Writer) -> CasePublic:
         """Change a case's details (not its status: use POST .../status). Omitted fields are kept,
         `null` clears an optional field. Needs `write`."""
         changes = body.model_dump(exclude_unset=True)
         if not changes:
-            raise ApiError(422, "validation_error", "Nothing to update: give at least one field.",
-                           detail=[{"loc": ["body"], "msg": "no fields given", "type": "value_error"}])
+            raise ApiError(
+                422,
+                "validation_error",
+                "Nothing to update: give at least one field.",
+                detail=[{"loc": ["body"], "msg": "no fields given", "type": "value_error"}],
+            )
         if "procedure_id" in changes:
             check_procedure(changes["procedure_id"])
         async with session_scope(engine) as s:
             case = await load_case(s, code, lock=True)
-            if "appointment_date" in changes and changes["appointment_date"] < case.received_at.astimezone(settings.tz).date():
+            if (
+                "appointment_date" in changes
+                and changes["appointment_date"] < case.received_at.astimezone(settings.tz).date()
+            ):
                 raise _field_error("appointment_date", "is before the day the case was received")
             if "phone" in changes:
                 phone = changes.pop("phone")
@@ -499,8 +632,13 @@ def create_app(settings: Settings, kb: KnowledgeBase, engine: AsyncEngine) -> Fa
             await s.flush()
             return case_public(case, kb, pii=principal.pii)
 
-    @app.post(f"{PREFIX}/cases/{{code}}/status", tags=["cases"], response_model=StatusChangeResult,
-              summary="Change a case's status", responses=_errors(401, 403, 404, 409, 413, 422, 429))
+    @app.post(
+        f"{PREFIX}/cases/{{code}}/status",
+        tags=["cases"],
+        response_model=StatusChangeResult,
+        summary="Change a case's status",
+        responses=_errors(401, 403, 404, 409, 413, 422, 429),
+    )
     async def change_case_status(code: CodePath, body: StatusChange, principal: Writer) -> StatusChangeResult:
         """Move a case to a new status with an optional note: writes the history row and queues the
         bot's message to every chat following the case, in one transaction. 404 for an unknown code,
@@ -512,20 +650,39 @@ def create_app(settings: Settings, kb: KnowledgeBase, engine: AsyncEngine) -> Fa
             try:
                 check_transition(case.status, body.status)
             except CaseError as exc:
-                raise ApiError(409, "invalid_transition", _transition_message(case.status, body.status),
-                               message_vi=str(exc)) from None
+                raise ApiError(
+                    409, "invalid_transition", _transition_message(case.status, body.status), message_vi=str(exc)
+                ) from None
             try:
-                event = await set_status(s, case=case, status=body.status, kb=kb, settings=settings, note=body.note,
-                                         new_date=body.new_date, missing=body.missing_documents,
-                                         source=principal.source)
+                event = await set_status(
+                    s,
+                    case=case,
+                    status=body.status,
+                    kb=kb,
+                    settings=settings,
+                    note=body.note,
+                    new_date=body.new_date,
+                    missing=body.missing_documents,
+                    source=principal.source,
+                )
             except CaseError as exc:
                 field, msg = _requirement(body.status)
-                raise ApiError(422, "status_requirements", msg, message_vi=str(exc),
-                               detail=[{"loc": ["body", field], "msg": msg, "type": "value_error"}]) from None
+                raise ApiError(
+                    422,
+                    "status_requirements",
+                    msg,
+                    message_vi=str(exc),
+                    detail=[{"loc": ["body", field], "msg": msg, "type": "value_error"}],
+                ) from None
             return StatusChangeResult(case=case_public(case, kb, pii=principal.pii), event=event_public(event))
 
-    @app.get(f"{PREFIX}/cases/{{code}}/history", tags=["cases"], response_model=list[EventPublic],
-             summary="A case's status history", responses=_errors(401, 403, 404, 429))
+    @app.get(
+        f"{PREFIX}/cases/{{code}}/history",
+        tags=["cases"],
+        response_model=list[EventPublic],
+        summary="A case's status history",
+        responses=_errors(401, 403, 404, 429),
+    )
     async def case_history(code: CodePath, principal: Reader) -> list[EventPublic]:
         """Every status the case went through, oldest first, with notes and who made the change. Needs `read`."""
         async with session_scope(engine) as s:
@@ -537,42 +694,86 @@ def create_app(settings: Settings, kb: KnowledgeBase, engine: AsyncEngine) -> Fa
     Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
     Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip")]
 
-    @app.get(f"{PREFIX}/feedback", tags=["feedback"], response_model=FeedbackPage, summary="List feedback",
-             responses=_errors(401, 403, 422, 429))
-    async def list_feedback(principal: Reader, status: Annotated[FeedbackState | None, Query()] = None,
-                            category: Annotated[FeedbackCategory | None, Query()] = None,
-                            limit: Limit = 50, offset: Offset = 0) -> FeedbackPage:
+    @app.get(
+        f"{PREFIX}/feedback",
+        tags=["feedback"],
+        response_model=FeedbackPage,
+        summary="List feedback",
+        responses=_errors(401, 403, 422, 429),
+    )
+    async def list_feedback(
+        principal: Reader,
+        status: Annotated[FeedbackState | None, Query()] = None,
+        category: Annotated[FeedbackCategory | None, Query()] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> FeedbackPage:
         """Feedback sent through the bot, newest first, optionally by status and category. Phone
         numbers and e-mail addresses in the text are masked and chat ids left out unless the key has
         `pii`. Needs `read`."""
-        where = [c for c in (Feedback.status == status if status else None,
-                             Feedback.category == category if category else None) if c is not None]
+        where = [
+            c
+            for c in (
+                Feedback.status == status if status else None,
+                Feedback.category == category if category else None,
+            )
+            if c is not None
+        ]
         async with session_scope(engine) as s:
             total = (await s.exec(select(func.count()).select_from(Feedback).where(*where))).one()
-            rows = (await s.exec(select(Feedback).where(*where).order_by(Feedback.created_at.desc(),  # type: ignore[attr-defined]
-                                                                          Feedback.id.desc())  # type: ignore[union-attr]
-                                 .offset(offset).limit(limit))).all()
-        return FeedbackPage(total=total, limit=limit, offset=offset,
-                            items=[feedback_public(f, pii=principal.pii) for f in rows])
+            rows = (
+                await s.exec(
+                    select(Feedback)
+                    .where(*where)
+                    .order_by(
+                        Feedback.created_at.desc(),  # type: ignore[attr-defined]
+                        Feedback.id.desc(),
+                    )  # type: ignore[union-attr]
+                    .offset(offset)
+                    .limit(limit)
+                )
+            ).all()
+        return FeedbackPage(
+            total=total, limit=limit, offset=offset, items=[feedback_public(f, pii=principal.pii) for f in rows]
+        )
 
-    @app.patch(f"{PREFIX}/feedback/{{tracking_no}}", tags=["feedback"], response_model=FeedbackPublic,
-               summary="Answer feedback", responses=_errors(401, 403, 404, 413, 422, 429))
-    async def answer_feedback(tracking_no: Annotated[str, Path(max_length=40, description="e.g. GY-1A2B3C")],
-                              body: FeedbackUpdate, principal: Writer) -> FeedbackPublic:
+    @app.patch(
+        f"{PREFIX}/feedback/{{tracking_no}}",
+        tags=["feedback"],
+        response_model=FeedbackPublic,
+        summary="Answer feedback",
+        responses=_errors(401, 403, 404, 413, 422, 429),
+    )
+    async def answer_feedback(
+        tracking_no: Annotated[str, Path(max_length=40, description="e.g. GY-1A2B3C")],
+        body: FeedbackUpdate,
+        principal: Writer,
+    ) -> FeedbackPublic:
         """Set a feedback's status and/or reply; a reply without a status marks it `answered`. The
         citizen reads the reply with `/gopy <tracking no>` in the bot. Needs `write`."""
         changes = body.model_dump(exclude_unset=True)
         if not changes:
-            raise ApiError(422, "validation_error", "Nothing to update: give a status or a reply.",
-                           detail=[{"loc": ["body"], "msg": "no fields given", "type": "value_error"}])
+            raise ApiError(
+                422,
+                "validation_error",
+                "Nothing to update: give a status or a reply.",
+                detail=[{"loc": ["body"], "msg": "no fields given", "type": "value_error"}],
+            )
         if changes.get("status", "x") is None:
             raise _field_error("status", "cannot be null")
         async with session_scope(engine) as s:
-            fb = (await s.exec(select(Feedback).where(Feedback.tracking_no == tracking_code(tracking_no))
-                               .with_for_update())).first()
+            fb = (
+                await s.exec(
+                    select(Feedback).where(Feedback.tracking_no == tracking_code(tracking_no)).with_for_update()
+                )
+            ).first()
             if fb is None:
-                raise ApiError(404, "feedback_not_found", f"No feedback with tracking number {tracking_no!r}.",
-                               message_vi=f"Không có góp ý số {tracking_no!r}.")
+                raise ApiError(
+                    404,
+                    "feedback_not_found",
+                    f"No feedback with tracking number {tracking_no!r}.",
+                    message_vi=f"Không có góp ý số {tracking_no!r}.",
+                )
             if "reply" in changes:
                 fb.reply = changes["reply"]
             if "status" in changes:
@@ -585,44 +786,71 @@ def create_app(settings: Settings, kb: KnowledgeBase, engine: AsyncEngine) -> Fa
 
     # --- surveys and statistics ---
 
-    @app.get(f"{PREFIX}/surveys", tags=["surveys"], response_model=SurveyPage, summary="List survey responses",
-             responses=_errors(401, 403, 422, 429))
-    async def list_surveys(principal: Reader,
-                           procedure_id: Annotated[str | None, Query(max_length=100)] = None,
-                           limit: Limit = 50, offset: Offset = 0) -> SurveyPage:
+    @app.get(
+        f"{PREFIX}/surveys",
+        tags=["surveys"],
+        response_model=SurveyPage,
+        summary="List survey responses",
+        responses=_errors(401, 403, 422, 429),
+    )
+    async def list_surveys(
+        principal: Reader,
+        procedure_id: Annotated[str | None, Query(max_length=100)] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> SurveyPage:
         """Satisfaction survey responses, newest first, optionally for one procedure: the six scores
         (1–5), their average and the comment. Needs `read`."""
         where = [SurveyResponse.procedure_id == procedure_id] if procedure_id else []
         async with session_scope(engine) as s:
             total = (await s.exec(select(func.count()).select_from(SurveyResponse).where(*where))).one()
-            stmt = (select(SurveyResponse, Case.display_code)
-                    .outerjoin(Case, Case.id == SurveyResponse.case_id)  # type: ignore[arg-type]
-                    .where(*where)
-                    .order_by(SurveyResponse.created_at.desc(), SurveyResponse.id.desc())  # type: ignore[attr-defined,union-attr]
-                    .offset(offset).limit(limit))
+            stmt = (
+                select(SurveyResponse, Case.display_code)
+                .outerjoin(Case, Case.id == SurveyResponse.case_id)  # type: ignore[arg-type]
+                .where(*where)
+                .order_by(SurveyResponse.created_at.desc(), SurveyResponse.id.desc())  # type: ignore[attr-defined,union-attr]
+                .offset(offset)
+                .limit(limit)
+            )
             rows = (await s.exec(stmt)).all()
-        return SurveyPage(total=total, limit=limit, offset=offset,
-                          items=[survey_public(r, c, kb, pii=principal.pii) for r, c in rows])
+        return SurveyPage(
+            total=total, limit=limit, offset=offset, items=[survey_public(r, c, kb, pii=principal.pii) for r, c in rows]
+        )
 
-    @app.get(f"{PREFIX}/stats", tags=["statistics"], response_model=Stats, summary="Statistics",
-             responses=_errors(401, 403, 422, 429))
-    async def statistics(principal: Reader,
-                         since: Annotated[ApiDate | None, Query(description="First day (local), inclusive")] = None,
-                         until: Annotated[ApiDate | None, Query(description="Last day (local), inclusive")] = None,
-                         ) -> Stats:
+    @app.get(
+        f"{PREFIX}/stats",
+        tags=["statistics"],
+        response_model=Stats,
+        summary="Statistics",
+        responses=_errors(401, 403, 422, 429),
+    )
+    async def statistics(
+        principal: Reader,
+        since: Annotated[ApiDate | None, Query(description="First day (local), inclusive")] = None,
+        until: Annotated[ApiDate | None, Query(description="Last day (local), inclusive")] = None,
+    ) -> Stats:
         """Cases by status (received in the period); on-time rate overall, per procedure and per
         agency (cases closed with a result in the period: ready on or before the due date, which is
         the new appointment date when one was set; `rate_original` against the original date);
         satisfaction average per criterion; feedback by status. Needs `read`."""
         if since and until and since > until:
-            raise ApiError(422, "validation_error", "since is after until",
-                           detail=[{"loc": ["query", "since"], "msg": "is after until", "type": "value_error"}])
+            raise ApiError(
+                422,
+                "validation_error",
+                "since is after until",
+                detail=[{"loc": ["query", "since"], "msg": "is after until", "type": "value_error"}],
+            )
         async with session_scope(engine) as s:
             data = await stats_mod.compute(s, kb=kb, tz=settings.tz, since=since, until=until)
         return Stats.model_validate(data)
 
-    @app.get(f"{PREFIX}/health", tags=["system"], response_model=Health, summary="Health check",
-             responses={503: {"model": Health, "description": "The database is unreachable"}})
+    @app.get(
+        f"{PREFIX}/health",
+        tags=["system"],
+        response_model=Health,
+        summary="Health check",
+        responses={503: {"model": Health, "description": "The database is unreachable"}},
+    )
     async def health() -> JSONResponse:
         """`ok` when the database answers. No authentication."""
         try:

@@ -14,13 +14,12 @@ import re
 import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints,
-                      field_validator)
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
 from bot.cases.rules import STATUSES
-from bot.replies.dates import parse_date
 from bot.feedback.tickets import CATEGORIES, STATES
 from bot.privacy.hashing import digits
+from bot.replies.dates import parse_date
 from knowledge.codes import CODE_RE
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -76,10 +75,17 @@ Text100 = _text(100)
 Text200 = _text(200)
 Text300 = _text(300)
 LongText = _text(2000, multiline=True)
-ApiDate = Annotated[dt.date, BeforeValidator(_vn_date), AfterValidator(_in_range),
-                    Field(description="ISO yyyy-mm-dd (dd/mm/yyyy accepted)")]
-ApiDateTime = Annotated[dt.datetime, AfterValidator(_in_range),
-                        Field(description="ISO 8601; without an offset it is read as local time (TIMEZONE)")]
+ApiDate = Annotated[
+    dt.date,
+    BeforeValidator(_vn_date),
+    AfterValidator(_in_range),
+    Field(description="ISO yyyy-mm-dd (dd/mm/yyyy accepted)"),
+]
+ApiDateTime = Annotated[
+    dt.datetime,
+    AfterValidator(_in_range),
+    Field(description="ISO 8601; without an offset it is read as local time (TIMEZONE)"),
+]
 Phone = Annotated[str, StringConstraints(max_length=20), AfterValidator(_phone)]
 ReceiptCode = Annotated[str, StringConstraints(max_length=64), AfterValidator(_receipt_code)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,19}$")]
@@ -106,11 +112,23 @@ class CaseBase(BaseModel):
 class CaseCreate(CaseBase):
     """A new case, as entered at the one-stop shop."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "code": "000.00.15.H57-261114-0001", "procedure_id": "cu-tru.dang-ky-tam-tru",
-        "agency": "Công an xã Phú Thượng", "office": "Bộ phận Một cửa xã Phú Thượng",
-        "applicant_name": "Nguyễn Văn An", "phone": "0912345678", "received_at": "2026-11-14T08:30:00+07:00",
-        "appointment_date": "2026-11-19"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "000.00.15.H57-261114-0001",
+                    "procedure_id": "cu-tru.dang-ky-tam-tru",
+                    "agency": "Công an xã Phú Thượng",
+                    "office": "Bộ phận Một cửa xã Phú Thượng",
+                    "applicant_name": "Nguyễn Văn An",
+                    "phone": "0912345678",
+                    "received_at": "2026-11-14T08:30:00+07:00",
+                    "appointment_date": "2026-11-19",
+                }
+            ]
+        },
+    )
 
     code: ReceiptCode = Field(description="Receipt code on the appointment slip, any separators")
     applicant_name: Text200
@@ -126,8 +144,10 @@ class CaseUpdate(BaseModel):
     """Fields to change; omitted fields stay as they are, `null` clears an optional one.
     The status is changed with POST /cases/{code}/status, the code never."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"appointment_date": "2026-11-21", "office": "Bộ phận Một cửa xã Phú Thượng"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"appointment_date": "2026-11-21", "office": "Bộ phận Một cửa xã Phú Thượng"}]},
+    )
 
     procedure_id: Text100 | None = None
     agency: Text200 | None = None
@@ -183,10 +203,16 @@ class StatusChange(BaseModel):
     """A status change by staff. `overdue` needs `new_date`, `rejected` a `note` (the reason),
     `need_supplement` the `missing_documents` (or a `note`)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"status": "in_progress"},
-        {"status": "overdue", "new_date": "2026-12-14", "note": "Cần xác minh thêm"},
-        {"status": "need_supplement", "missing_documents": ["Giấy xác nhận chỗ ở hợp pháp"]}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"status": "in_progress"},
+                {"status": "overdue", "new_date": "2026-12-14", "note": "Cần xác minh thêm"},
+                {"status": "need_supplement", "missing_documents": ["Giấy xác nhận chỗ ở hợp pháp"]},
+            ]
+        },
+    )
 
     status: StatusName
     note: LongText | None = None
@@ -226,8 +252,14 @@ class FeedbackPublic(BaseModel):
 class FeedbackUpdate(BaseModel):
     """Staff's answer. A reply without a status sets the status to `answered`."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"status": "answered", "reply": "Bộ phận Một cửa đã tiếp thu và sẽ bố trí thêm quầy vào sáng thứ Hai."}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"status": "answered", "reply": "Bộ phận Một cửa đã tiếp thu và sẽ bố trí thêm quầy vào sáng thứ Hai."}
+            ]
+        },
+    )
 
     status: FeedbackState | None = None
     reply: LongText | None = None

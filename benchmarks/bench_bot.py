@@ -73,8 +73,13 @@ def serve_echo() -> None:
     from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
     base = os.environ["TELEGRAM_API_URL"].rstrip("/")
-    app = (Application.builder().token(os.environ["TELEGRAM_BOT_TOKEN"])
-           .base_url(f"{base}/bot").base_file_url(f"{base}/file/bot").build())
+    app = (
+        Application.builder()
+        .token(os.environ["TELEGRAM_BOT_TOKEN"])
+        .base_url(f"{base}/bot")
+        .base_file_url(f"{base}/file/bot")
+        .build()
+    )
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await context.bot.send_message(update.effective_chat.id, update.effective_message.text)  # type: ignore[union-attr]
@@ -190,7 +195,9 @@ def machine_busy() -> float:
     """CPU seconds all cores have spent busy since boot (/proc/stat), to see what else ran during a phase."""
     with open("/proc/stat") as fh:
         v = [int(x) for x in fh.readline().split()[1:]]
-    return (v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)) / CLK_TCK  # user nice system irq softirq steal
+    return (
+        v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)
+    ) / CLK_TCK  # user nice system irq softirq steal
 
 
 async def wait_quiet(pid: int, max_wait: float, threshold: float = 0.25) -> float:
@@ -234,20 +241,30 @@ def workers_of(name: str) -> int:
 
 def start_bot(name: str, url: str, workdir: Path, *, profile_to: Path | None = None) -> BotProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_", "DATABASE_", "BOT_"))}
-    env.update({
-        "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
-        "PYTHONUNBUFFERED": "1",
-        "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": url,
-        "DATA_DIR": str(workdir), "DATABASE_URL": f"sqlite:///{workdir / 'tthc.db'}",
-        "FLOOD_LIMIT": "1000000",  # the benchmark's citizens send 40 questions each within seconds
-        "BOT_WORKERS": str(workers_of(name)),
-    })
+    env.update(
+        {
+            "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
+            "PYTHONUNBUFFERED": "1",
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": url,
+            "DATA_DIR": str(workdir),
+            "DATABASE_URL": f"sqlite:///{workdir / 'tthc.db'}",
+            "FLOOD_LIMIT": "1000000",  # the benchmark's citizens send 40 questions each within seconds
+            "BOT_WORKERS": str(workers_of(name)),
+        }
+    )
     if name == "echo":
         cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-echo"]
     else:
         # a fresh SQLite database, migrated as in production; cwd is the temp dir so no .env is read
-        subprocess.run([sys.executable, "-m", "cli.main", "db", "upgrade"], cwd=workdir, env=env, check=True,
-                       timeout=120, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "cli.main", "db", "upgrade"],
+            cwd=workdir,
+            env=env,
+            check=True,
+            timeout=120,
+            stdout=subprocess.DEVNULL,
+        )
         cmd = [sys.executable, "-m", "cli.main", "run"]
         if profile_to:
             cmd = [sys.executable, "-m", "cProfile", "-o", str(profile_to), "-m", "cli.main", "run"]
@@ -261,7 +278,9 @@ async def wait_ready(server, bot: BotProcess, since: int) -> None:  # type: igno
     deadline = time.monotonic() + READY_TIMEOUT
     while server.polls_since(since) == 0:
         if bot.proc.poll() is not None:
-            raise SystemExit(f"{bot.name} exited with {bot.proc.returncode}; see {bot.log}:\n{bot.log.read_text()[-2000:]}")
+            raise SystemExit(
+                f"{bot.name} exited with {bot.proc.returncode}; see {bot.log}:\n{bot.log.read_text()[-2000:]}"
+            )
         if time.monotonic() > deadline:
             raise SystemExit(f"{bot.name} did not start polling within {READY_TIMEOUT:.0f} s; see {bot.log}")
         await asyncio.sleep(0.05)
@@ -294,8 +313,13 @@ class Result:
 def reply_kind(text: str, buttons: bool) -> str:
     from bot.replies import messages as m
 
-    for kind, start in (("error", m.ERROR.split("{")[0]), ("flood", m.FLOOD), ("database down", m.DB_DOWN[:40]),
-                        ("choices", m.NOT_SURE), ("out of scope", m.OUT_OF_SCOPE[:40])):
+    for kind, start in (
+        ("error", m.ERROR.split("{")[0]),
+        ("flood", m.FLOOD),
+        ("database down", m.DB_DOWN[:40]),
+        ("choices", m.NOT_SURE),
+        ("out of scope", m.OUT_OF_SCOPE[:40]),
+    ):
         if text.startswith(start):
             return kind
     return "answer card" if buttons and "<b>" in text else "other"
@@ -306,8 +330,13 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
 
 
-async def closed_loop(server, chats: list[int], per_chat: list[list[str]], timeout: float,  # type: ignore[no-untyped-def]
-                      deadline: float) -> tuple[list[float], int, float, float]:
+async def closed_loop(
+    server,
+    chats: list[int],
+    per_chat: list[list[str]],
+    timeout: float,  # type: ignore[no-untyped-def]
+    deadline: float,
+) -> tuple[list[float], int, float, float]:
     """Each citizen sends its next question when the previous one is answered (or timed out)."""
     lat: list[float] = []
     lost = 0
@@ -326,30 +355,36 @@ async def closed_loop(server, chats: list[int], per_chat: list[list[str]], timeo
             await server.send_text(chat, chat, q)
             try:
                 arrived = await asyncio.wait_for(asyncio.shield(fut), min(timeout, left))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 server.forget(chat, fut)
                 lost += 1
                 continue
             last[0] = max(last[0], arrived)
             lat.append((arrived - sent) * 1000)
 
-    await asyncio.gather(*(citizen(c, qs) for c, qs in zip(chats, per_chat)))
+    await asyncio.gather(*(citizen(c, qs) for c, qs in zip(chats, per_chat, strict=False)))
     return lat, lost, first[0], last[0]
 
 
-async def burst(server, chats: list[int], per_chat: list[list[str]], deadline: float,  # type: ignore[no-untyped-def]
-                ) -> tuple[list[float], int, float, float]:
+async def burst(
+    server,
+    chats: list[int],
+    per_chat: list[list[str]],
+    deadline: float,  # type: ignore[no-untyped-def]
+) -> tuple[list[float], int, float, float]:
     """Every question queued at once, round-robin over the citizens; then wait for all the replies."""
     sent: list[tuple[int, float, asyncio.Future[float]]] = []
     for k in range(max(len(x) for x in per_chat)):
-        for chat, qs in zip(chats, per_chat):
+        for chat, qs in zip(chats, per_chat, strict=False):
             if k < len(qs):
                 fut = server.expect(chat)
                 sent.append((chat, time.perf_counter(), fut))
                 await server.send_text(chat, chat, qs[k])
     futs = [f for _, _, f in sent]
     with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(asyncio.gather(*(asyncio.shield(f) for f in futs)), max(0.1, deadline - time.monotonic()))
+        await asyncio.wait_for(
+            asyncio.gather(*(asyncio.shield(f) for f in futs)), max(0.1, deadline - time.monotonic())
+        )
     lat = [(f.result() - t) * 1000 for _, t, f in sent if f.done()]
     lost = sum(not f.done() for f in futs)
     for chat, _, f in sent:
@@ -362,20 +397,43 @@ async def burst(server, chats: list[int], per_chat: list[list[str]], deadline: f
 
 def split(questions: list[str], chats: list[int]) -> list[list[str]]:
     """Question i goes to citizen i mod n, so every citizen gets a mix of procedures, typos and off-topic ones."""
-    return [questions[i::len(chats)] for i in range(len(chats))]
+    return [questions[i :: len(chats)] for i in range(len(chats))]
 
 
-async def phase(server, bot: BotProcess, name: str, mode: str, questions: list[str], chats: list[int],  # type: ignore[no-untyped-def]
-                args: argparse.Namespace, profile_to: Path | None) -> Result:
+async def phase(
+    server,
+    bot: BotProcess,
+    name: str,
+    mode: str,
+    questions: list[str],
+    chats: list[int],  # type: ignore[no-untyped-def]
+    args: argparse.Namespace,
+    profile_to: Path | None,
+) -> Result:
     """One measured phase against a running bot (py-spy, when asked, is attached for its duration only)."""
     per_chat = split(questions, chats)
     if args.quiet_wait > 0:
         await wait_quiet(bot.proc.pid, args.quiet_wait, args.max_other_load)
     spy: subprocess.Popen[bytes] | None = None
     if profile_to and args.profile == "py-spy":
-        spy = subprocess.Popen([args.py_spy_bin, "record", "--pid", str(bot.proc.pid), "--format", "raw",
-                                "--rate", "250", "--threads", *args.py_spy_args.split(), "-o", str(profile_to)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        spy = subprocess.Popen(
+            [
+                args.py_spy_bin,
+                "record",
+                "--pid",
+                str(bot.proc.pid),
+                "--format",
+                "raw",
+                "--rate",
+                "250",
+                "--threads",
+                *args.py_spy_args.split(),
+                "-o",
+                str(profile_to),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         await asyncio.sleep(1.0)  # let py-spy attach
     try:
         deadline = time.monotonic() + args.phase_timeout
@@ -398,13 +456,36 @@ async def phase(server, bot: BotProcess, name: str, mode: str, questions: list[s
                 spy.wait(10)
     n = len(lat)
     secs = max(1e-9, last - first)
-    return Result(name, mode, len(questions), n, lost, secs, n / secs if n else 0.0, pct(lat, 0.50), pct(lat, 0.99),
-                  max(lat, default=float("nan")), cpu / max(1, n) * 1000, own / max(1, n) * 1000, rss_mb(bot.proc.pid),
-                  server.polls_since(calls0) / max(1, n), other, server.replies_since(calls0), lat)
+    return Result(
+        name,
+        mode,
+        len(questions),
+        n,
+        lost,
+        secs,
+        n / secs if n else 0.0,
+        pct(lat, 0.50),
+        pct(lat, 0.99),
+        max(lat, default=float("nan")),
+        cpu / max(1, n) * 1000,
+        own / max(1, n) * 1000,
+        rss_mb(bot.proc.pid),
+        server.polls_since(calls0) / max(1, n),
+        other,
+        server.replies_since(calls0),
+        lat,
+    )
 
 
-async def measure_bot(server, name: str, questions: list[str], args: argparse.Namespace, base_chat: int,  # type: ignore[no-untyped-def]
-                      *, profile_to: Path | None = None) -> list[Result]:
+async def measure_bot(
+    server,
+    name: str,
+    questions: list[str],
+    args: argparse.Namespace,
+    base_chat: int,  # type: ignore[no-untyped-def]
+    *,
+    profile_to: Path | None = None,
+) -> list[Result]:
     """Start the bot, warm it up, run the phases, stop it. With profile_to: one closed-loop phase under a profiler
     (cProfile inside the bot process, or py-spy attached to it), its output written to profile_to."""
     results: list[Result] = []
@@ -423,15 +504,22 @@ async def measure_bot(server, name: str, questions: list[str], args: argparse.Na
                     r = await phase(server, bot, name, mode, questions, chats, args, profile_to)
                     busy = r.other_load > args.max_other_load and not profile_to  # py-spy itself counts as other
                     if busy and attempt < args.retries:
-                        print(f"  {name:5s} {mode:6s}: other processes used {r.other_load:.2f} cores; measuring again",
-                              file=sys.stderr, flush=True)
+                        print(
+                            f"  {name:5s} {mode:6s}: other processes used {r.other_load:.2f} cores; measuring again",
+                            file=sys.stderr,
+                            flush=True,
+                        )
                         continue
                     results.append(r)
-                    print(f"  {name:5s} {mode:6s}: {r.answered}/{r.questions} answered in {r.seconds:.1f} s, "
-                          f"{r.msgs_per_s:.0f} msg/s, p50 {r.p50_ms:.0f} ms, p99 {r.p99_ms:.0f} ms, "
-                          f"bot CPU {r.bot_cpu_ms_per_msg:.2f} ms/msg, other load {r.other_load:.2f} cores"
-                          f"{'; replies: ' + ', '.join(f'{k} {v}' for k, v in sorted(r.replies.items())) if name != 'echo' else ''}"
-                          f"{' (busy machine: kept anyway)' if busy else ''}", file=sys.stderr, flush=True)
+                    print(
+                        f"  {name:5s} {mode:6s}: {r.answered}/{r.questions} answered in {r.seconds:.1f} s, "
+                        f"{r.msgs_per_s:.0f} msg/s, p50 {r.p50_ms:.0f} ms, p99 {r.p99_ms:.0f} ms, "
+                        f"bot CPU {r.bot_cpu_ms_per_msg:.2f} ms/msg, other load {r.other_load:.2f} cores"
+                        f"{'; replies: ' + ', '.join(f'{k} {v}' for k, v in sorted(r.replies.items())) if name != 'echo' else ''}"  # noqa: E501  (one f-string expression)
+                        f"{' (busy machine: kept anyway)' if busy else ''}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     break
         finally:
             before_stop = bot.log.read_text(errors="replace")  # PTB's shutdown may log a harmless read timeout
@@ -443,19 +531,25 @@ async def measure_bot(server, name: str, questions: list[str], args: argparse.Na
                 print(f"  {name}: {len(errors)} error line(s) in its log, first: {errors[0][:300]}", file=sys.stderr)
             if args.keep_logs:
                 args.keep_logs.mkdir(parents=True, exist_ok=True)
-                (args.keep_logs / f"{name}-{base_chat}{'-profile' if profile_to else ''}.log").write_bytes(bot.log.read_bytes())
+                (args.keep_logs / f"{name}-{base_chat}{'-profile' if profile_to else ''}.log").write_bytes(
+                    bot.log.read_bytes()
+                )
     return results
 
 
 # Where a sample goes: the first frame from the innermost outwards that belongs to one of these (path fragments).
 CATEGORIES = [
     ("question understanding (knowledge/: matcher, text, lexicon)", ("knowledge/",)),
-    ("reply building (bot/cards, messages, callbacks: HMAC button data)", ("bot/cards.py", "bot/messages.py",
-                                                                           "bot/callbacks.py")),
+    (
+        "reply building (bot/cards, messages, callbacks: HMAC button data)",
+        ("bot/cards.py", "bot/messages.py", "bot/callbacks.py"),
+    ),
     ("database (SQLAlchemy ORM, sqlmodel, aiosqlite, sqlite3)", ("sqlalchemy/", "sqlmodel/", "aiosqlite/", "sqlite3/")),
     ("bot core, other (bot/, handlers/)", ("bot/", "handlers/")),
-    ("HTTP client (aiohttp; httpx, httpcore, h11, anyio in the echo bot)", ("aiohttp/", "httpx/", "httpcore/", "h11/",
-                                                                          "anyio/")),
+    (
+        "HTTP client (aiohttp; httpx, httpcore, h11, anyio in the echo bot)",
+        ("aiohttp/", "httpx/", "httpcore/", "h11/", "anyio/"),
+    ),
     ("PTB (update de_json, request building, dispatch)", ("telegram/",)),
     ("event loop, sockets (asyncio, selectors)", ("asyncio/", "selectors.py")),
 ]
@@ -464,12 +558,16 @@ CATEGORIES = [
 # What a sample was doing for the bot, from the outermost matching call: (name, frame fragments), first match wins.
 PATHS = [
     ("getUpdates (PTB + HTTP client, parsing the updates)", ("get_updates (telegram/_bot.py",)),
-    ("sendMessage / editMessageText (PTB + HTTP client)", ("send_message (telegram/_bot.py", "LeanBot.send_html (",
-                                                          "LeanBot.edit_html (")),
+    (
+        "sendMessage / editMessageText (PTB + HTTP client)",
+        ("send_message (telegram/_bot.py", "LeanBot.send_html (", "LeanBot.edit_html ("),
+    ),
     ("Matcher.understand", ("Matcher.understand (",)),
     ("database (SQLAlchemy, sqlmodel, aiosqlite)", ("sqlalchemy/", "sqlmodel/", "aiosqlite/")),
-    ("reply building, to_event, split_text", ("bot/cards.py", "bot/callbacks.py", "to_event (handlers",
-                                               "split_text (handlers", "keyboard (handlers")),
+    (
+        "reply building, to_event, split_text",
+        ("bot/cards.py", "bot/callbacks.py", "to_event (handlers", "split_text (handlers", "keyboard (handlers"),
+    ),
 ]
 
 
@@ -558,8 +656,12 @@ async def run(args: argparse.Namespace) -> list[Result]:
 
     pool = [r.q for r in read_questions(ROOT / "tests" / "data" / "questions.tsv")]
     questions = [pool[i % len(pool)] for i in range(args.questions)]
-    print(f"{machine()}, PTB {ptb_version}; {len(questions)} questions ({len(pool)} distinct) from "
-          f"{args.citizens} citizens; sendMessage answered after {args.api_delay_ms:.0f} ms", file=sys.stderr, flush=True)
+    print(
+        f"{machine()}, PTB {ptb_version}; {len(questions)} questions ({len(pool)} distinct) from "
+        f"{args.citizens} citizens; sendMessage answered after {args.api_delay_ms:.0f} ms",
+        file=sys.stderr,
+        flush=True,
+    )
     server = make_server(args.api_delay_ms / 1000)
     await server.start()
     results: list[Result] = []
@@ -571,7 +673,9 @@ async def run(args: argparse.Namespace) -> list[Result]:
                 results += await measure_bot(server, name, questions, args, base)
                 base += 100_000
         if args.profile:
-            prof = Path(tempfile.mkdtemp(prefix="bench-prof-")) / ("bot.prof" if args.profile == "cprofile" else "bot.txt")
+            prof = Path(tempfile.mkdtemp(prefix="bench-prof-")) / (
+                "bot.prof" if args.profile == "cprofile" else "bot.txt"
+            )
             print(f"  profiling the bot with {args.profile} -> {prof}", file=sys.stderr, flush=True)
             await measure_bot(server, "bot", questions, args, base, profile_to=prof)
             if not prof.exists():
@@ -589,13 +693,17 @@ async def run(args: argparse.Namespace) -> list[Result]:
 
 def report(results: list[Result]) -> None:
     print(f"\n{machine()}\n")
-    print("| bot | mode | answered | msg/s | p50 | p99 | max | bot CPU / msg | server+load CPU / msg "
-          "| getUpdates / msg | bot RSS | other load |")
+    print(
+        "| bot | mode | answered | msg/s | p50 | p99 | max | bot CPU / msg | server+load CPU / msg "
+        "| getUpdates / msg | bot RSS | other load |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r.bot} | {r.mode} | {r.answered:,}/{r.questions:,} | {r.msgs_per_s:.0f} | {r.p50_ms:.0f} ms "
-              f"| {r.p99_ms:.0f} ms | {r.max_ms:.0f} ms | {r.bot_cpu_ms_per_msg:.2f} ms "
-              f"| {r.server_cpu_ms_per_msg:.2f} ms | {r.polls_per_msg:.2f} | {r.bot_rss_mb:.0f} MB | {r.other_load:.2f} |")
+        print(
+            f"| {r.bot} | {r.mode} | {r.answered:,}/{r.questions:,} | {r.msgs_per_s:.0f} | {r.p50_ms:.0f} ms "
+            f"| {r.p99_ms:.0f} ms | {r.max_ms:.0f} ms | {r.bot_cpu_ms_per_msg:.2f} ms "
+            f"| {r.server_cpu_ms_per_msg:.2f} ms | {r.polls_per_msg:.2f} | {r.bot_rss_mb:.0f} MB | {r.other_load:.2f} |"
+        )
     print()
     for mode in ("closed", "burst"):
         echo = [r for r in results if r.bot == "echo" and r.mode == mode]
@@ -605,35 +713,63 @@ def report(results: list[Result]) -> None:
                 continue
             med = lambda rs, f: statistics.median(getattr(r, f) for r in rs)  # noqa: E731
             ratio = med(bot, "msgs_per_s") / med(echo, "msgs_per_s")
-            print(f"{mode}, median of {len(bot)} run(s): echo {med(echo, 'msgs_per_s'):.0f} msg/s, p99 "
-                  f"{med(echo, 'p99_ms'):.0f} ms, {med(echo, 'bot_cpu_ms_per_msg'):.2f} ms CPU/msg; {name} "
-                  f"{med(bot, 'msgs_per_s'):.0f} msg/s, p99 {med(bot, 'p99_ms'):.0f} ms, "
-                  f"{med(bot, 'bot_cpu_ms_per_msg'):.2f} ms CPU/msg; {name}/echo throughput {ratio:.0%} "
-                  f"(target >= 60%), p99 {'<' if med(bot, 'p99_ms') < 1000 else '>='} 1 s")
+            print(
+                f"{mode}, median of {len(bot)} run(s): echo {med(echo, 'msgs_per_s'):.0f} msg/s, p99 "
+                f"{med(echo, 'p99_ms'):.0f} ms, {med(echo, 'bot_cpu_ms_per_msg'):.2f} ms CPU/msg; {name} "
+                f"{med(bot, 'msgs_per_s'):.0f} msg/s, p99 {med(bot, 'p99_ms'):.0f} ms, "
+                f"{med(bot, 'bot_cpu_ms_per_msg'):.2f} ms CPU/msg; {name}/echo throughput {ratio:.0%} "
+                f"(target >= 60%), p99 {'<' if med(bot, 'p99_ms') < 1000 else '>='} 1 s"
+            )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--questions", type=int, default=2000)
     ap.add_argument("--citizens", type=int, default=50)
-    ap.add_argument("--bots", default="echo,bot,bot-2w", help="comma-separated, run in this order: echo; bot "
-                    "(tthc-bot, one process); bot-Nw (`tthc-bot run --workers N`)")
+    ap.add_argument(
+        "--bots",
+        default="echo,bot,bot-2w",
+        help="comma-separated, run in this order: echo; bot "
+        "(tthc-bot, one process); bot-Nw (`tthc-bot run --workers N`)",
+    )
     ap.add_argument("--rounds", type=int, default=3, help="repeat the whole set of bots (order alternates)")
     ap.add_argument("--no-burst", action="store_true", help="closed loop only")
-    ap.add_argument("--api-delay-ms", type=float, default=0.0, help="the server answers each sendMessage this much "
-                    "later (a round trip to Telegram, about 100 ms from Viet Nam); the reply counts as arrived before")
+    ap.add_argument(
+        "--api-delay-ms",
+        type=float,
+        default=0.0,
+        help="the server answers each sendMessage this much "
+        "later (a round trip to Telegram, about 100 ms from Viet Nam); the reply counts as arrived before",
+    )
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds a citizen waits for one reply")
     ap.add_argument("--phase-timeout", type=float, default=300.0, help="seconds one phase may take")
-    ap.add_argument("--quiet-wait", type=float, default=120.0, help="before each phase, wait up to this many seconds "
-                    "for other processes to use < --max-other-load cores (the machine may be shared); 0: do not wait")
-    ap.add_argument("--max-other-load", type=float, default=0.25, help="a phase during which other processes used "
-                    "more cores than this is measured again (see --retries)")
+    ap.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=120.0,
+        help="before each phase, wait up to this many seconds "
+        "for other processes to use < --max-other-load cores (the machine may be shared); 0: do not wait",
+    )
+    ap.add_argument(
+        "--max-other-load",
+        type=float,
+        default=0.25,
+        help="a phase during which other processes used more cores than this is measured again (see --retries)",
+    )
     ap.add_argument("--retries", type=int, default=2, help="how many times a phase on a busy machine is measured again")
-    ap.add_argument("--profile", choices=["cprofile", "py-spy"], help="also run the bot (closed loop) under a profiler "
-                    "and print where its time goes; these figures are not reported as results")
+    ap.add_argument(
+        "--profile",
+        choices=["cprofile", "py-spy"],
+        help="also run the bot (closed loop) under a profiler "
+        "and print where its time goes; these figures are not reported as results",
+    )
     ap.add_argument("--py-spy-bin", default=shutil.which("py-spy") or "py-spy", help="the py-spy executable")
-    ap.add_argument("--py-spy-args", default="--gil", help="extra py-spy record options; the default --gil samples "
-                    "only the thread running Python code (CPU), --idle would add waiting threads (wall time)")
+    ap.add_argument(
+        "--py-spy-args",
+        default="--gil",
+        help="extra py-spy record options; the default --gil samples "
+        "only the thread running Python code (CPU), --idle would add waiting threads (wall time)",
+    )
     ap.add_argument("--profile-top", type=int, default=30)
     ap.add_argument("--keep-logs", type=Path, help="copy the bots' logs to this folder")
     ap.add_argument("--json", type=Path, help="write the results (with every latency) to this file")
@@ -643,8 +779,10 @@ def main() -> None:
         serve_echo()
         return
     if args.profile == "py-spy" and not shutil.which(args.py_spy_bin):
-        raise SystemExit(f"py-spy not found ({args.py_spy_bin}); install it (pip install py-spy, or pip install --target DIR "
-                         "py-spy to keep it out of the venv) and pass --py-spy-bin DIR/bin/py-spy, or use --profile cprofile")
+        raise SystemExit(
+            f"py-spy not found ({args.py_spy_bin}); install it (pip install py-spy, or pip install --target DIR "
+            "py-spy to keep it out of the venv) and pass --py-spy-bin DIR/bin/py-spy, or use --profile cprofile"
+        )
     results = asyncio.run(run(args))
     report(results)
     if args.json:

@@ -37,29 +37,101 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
-from sqlmodel import select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
+from sqlmodel import select  # noqa: E402
 
-from bot.storage.db import make_engine, session_scope  # noqa: E402
+from bot.settings import Settings  # noqa: E402
 from bot.staff.importing import import_file  # noqa: E402
+from bot.storage.db import make_engine, session_scope  # noqa: E402
 from bot.storage.migrate import upgrade  # noqa: E402
 from bot.storage.models import Case, Subscription  # noqa: E402
-from bot.settings import Settings  # noqa: E402
 from knowledge.loader import require_knowledge  # noqa: E402
 
-HEADER = ["code", "procedure_id", "agency", "office", "applicant_name", "phone", "birth_year", "received_at",
-          "appointment_date", "channel", "return_method", "fee", "status", "note", "new_appointment_date",
-          "missing_documents"]
+HEADER = [
+    "code",
+    "procedure_id",
+    "agency",
+    "office",
+    "applicant_name",
+    "phone",
+    "birth_year",
+    "received_at",
+    "appointment_date",
+    "channel",
+    "return_method",
+    "fee",
+    "status",
+    "note",
+    "new_appointment_date",
+    "missing_documents",
+]
 AGENCIES = ["000.00.15.H57", "000.00.31.H29", "000.00.12.H01", "000.00.20.H79"]
-FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Vũ", "Võ", "Phan", "Trương", "Bùi", "Đặng", "Đỗ", "Ngô",
-          "Hồ", "Dương", "Lý"]
+FAMILY = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Vũ",
+    "Võ",
+    "Phan",
+    "Trương",
+    "Bùi",
+    "Đặng",
+    "Đỗ",
+    "Ngô",
+    "Hồ",
+    "Dương",
+    "Lý",
+]
 MIDDLE = ["Văn", "Thị", "Hữu", "Đức", "Minh", "Thu", "Ngọc", "Quốc", "Thanh", "Xuân", "Hoài", "Khánh"]
-GIVEN = ["An", "Bình", "Cường", "Dung", "Em", "Hoa", "Huy", "Lan", "Khang", "Mai", "Nam", "Oanh", "Phúc", "Quỳnh",
-         "Sơn", "Tâm", "Uyên", "Việt", "Xuân", "Yến", "Đạt", "Hưng", "Thảo", "Trang", "Tuấn", "Hằng", "Long"]
-STATUS_WEIGHTS = {"received": 20, "in_progress": 30, "need_supplement": 8, "ready_for_pickup": 12, "returned": 20,
-                  "overdue": 5, "rejected": 3, "withdrawn": 2}
-NEXT = {"received": "in_progress", "in_progress": "ready_for_pickup", "ready_for_pickup": "returned",
-        "need_supplement": "in_progress", "overdue": "ready_for_pickup"}
+GIVEN = [
+    "An",
+    "Bình",
+    "Cường",
+    "Dung",
+    "Em",
+    "Hoa",
+    "Huy",
+    "Lan",
+    "Khang",
+    "Mai",
+    "Nam",
+    "Oanh",
+    "Phúc",
+    "Quỳnh",
+    "Sơn",
+    "Tâm",
+    "Uyên",
+    "Việt",
+    "Xuân",
+    "Yến",
+    "Đạt",
+    "Hưng",
+    "Thảo",
+    "Trang",
+    "Tuấn",
+    "Hằng",
+    "Long",
+]
+STATUS_WEIGHTS = {
+    "received": 20,
+    "in_progress": 30,
+    "need_supplement": 8,
+    "ready_for_pickup": 12,
+    "returned": 20,
+    "overdue": 5,
+    "rejected": 3,
+    "withdrawn": 2,
+}
+NEXT = {
+    "received": "in_progress",
+    "in_progress": "ready_for_pickup",
+    "ready_for_pickup": "returned",
+    "need_supplement": "in_progress",
+    "overdue": "ready_for_pickup",
+}
 FEES = ["", "", "0", "15000", "50.000", "100000", "200.000"]
 
 
@@ -83,16 +155,26 @@ def generate(path: Path, rows: int, kb, seed: int = 20261126) -> list[list[str]]
             note = "Hồ sơ không thuộc thẩm quyền giải quyết"
         elif status == "need_supplement":
             missing = "; ".join(d.name for d in proc.documents[:2])
-        out.append([
-            f"{AGENCIES[i % 4]}-{day:%y%m%d}-{i % 100000:05d}", proc.id, proc.agency.name, proc.agency.where,
-            f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}",
-            rng.choice(("09", "03", "08", "07")) + "".join(str(rng.randrange(10)) for _ in range(8)),
-            str(rng.randint(1950, 2006)) if rng.random() < 0.7 else "",
-            received.isoformat(timespec="minutes") if iso else received.strftime("%d/%m/%Y %H:%M"),
-            due.isoformat() if iso else due.strftime("%d/%m/%Y"),
-            rng.choice(("truc-tiep", "truc-tiep", "truc-tuyen", "buu-chinh")), rng.choice(("truc-tiep", "buu-chinh")),
-            rng.choice(FEES), status, note, new_date, missing,
-        ])
+        out.append(
+            [
+                f"{AGENCIES[i % 4]}-{day:%y%m%d}-{i % 100000:05d}",
+                proc.id,
+                proc.agency.name,
+                proc.agency.where,
+                f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}",
+                rng.choice(("09", "03", "08", "07")) + "".join(str(rng.randrange(10)) for _ in range(8)),
+                str(rng.randint(1950, 2006)) if rng.random() < 0.7 else "",
+                received.isoformat(timespec="minutes") if iso else received.strftime("%d/%m/%Y %H:%M"),
+                due.isoformat() if iso else due.strftime("%d/%m/%Y"),
+                rng.choice(("truc-tiep", "truc-tiep", "truc-tuyen", "buu-chinh")),
+                rng.choice(("truc-tiep", "buu-chinh")),
+                rng.choice(FEES),
+                status,
+                note,
+                new_date,
+                missing,
+            ]
+        )
     write(path, out)
     return out
 
@@ -154,10 +236,12 @@ async def follow_codes(engine, codes: list[str]) -> None:  # type: ignore[no-unt
     keys = [normalize_code(c) for c in codes]
     async with session_scope(engine) as s:
         for i in range(0, len(keys), 1000):
-            ids = (await s.exec(select(Case.id).where(Case.code.in_(keys[i:i + 1000])))).all()  # type: ignore[attr-defined]
+            ids = (await s.exec(select(Case.id).where(Case.code.in_(keys[i : i + 1000])))).all()  # type: ignore[attr-defined]
             if ids:
-                await (await s.connection()).execute(insert(Subscription), [{"chat_id": 10_000 + n, "case_id": cid, "active": True}
-                                                    for n, cid in enumerate(ids, i)])
+                await (await s.connection()).execute(
+                    insert(Subscription),
+                    [{"chat_id": 10_000 + n, "case_id": cid, "active": True} for n, cid in enumerate(ids, i)],
+                )
 
 
 async def run_imports(url: str, files: dict[str, Path], moved: list[str], kb) -> dict[str, tuple[float, object]]:  # type: ignore[no-untyped-def]
@@ -186,7 +270,10 @@ async def run_imports(url: str, files: dict[str, Path], moved: list[str], kb) ->
 
 def pg_database(admin_url: str) -> tuple[str, str, psycopg.Connection]:
     u = make_url(admin_url)
-    conninfo = f"host={u.host or '127.0.0.1'} port={u.port or 5432} user={u.username or 'postgres'} dbname={u.database or 'postgres'}"
+    conninfo = (
+        f"host={u.host or '127.0.0.1'} port={u.port or 5432} "
+        f"user={u.username or 'postgres'} dbname={u.database or 'postgres'}"
+    )
     if u.password:
         conninfo += f" password={u.password}"
     admin = psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
@@ -213,8 +300,11 @@ def main() -> None:
         del rows, updated  # the peak memory below is then the import's
         files = {"base": tmpdir / "cases.csv", "update": tmpdir / "cases-update.csv"}
         size = files["base"].stat().st_size / 2**20
-        print(f"{n:,} rows, {size:.1f} MB CSV generated in {time.perf_counter() - t:.1f} s; "
-              f"{len(moved):,} status changes in the update file", file=sys.stderr)
+        print(
+            f"{n:,} rows, {size:.1f} MB CSV generated in {time.perf_counter() - t:.1f} s; "
+            f"{len(moved):,} status changes in the update file",
+            file=sys.stderr,
+        )
 
         results = []
         url = f"sqlite+aiosqlite:///{tmpdir / 'bench.db'}"
@@ -233,8 +323,10 @@ def main() -> None:
 
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\n{n:,} rows; peak memory of the process {rss:.0f} MB\n")
-    print("| backend | baseline (csv.reader + executemany) | first import (all new) | same file again "
-          f"| update ({len(moved):,} status changes) |")
+    print(
+        "| backend | baseline (csv.reader + executemany) | first import (all new) | same file again "
+        f"| update ({len(moved):,} status changes) |"
+    )
     print("|---|---|---|---|---|")
     for backend, base, res in results:
         cells = [f"{n / base:,.0f} rows/s ({base:.1f} s)"]

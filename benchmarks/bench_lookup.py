@@ -44,22 +44,47 @@ import psycopg  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.cases.rules import get_case  # noqa: E402
+from bot.settings import Settings  # noqa: E402
 from bot.storage.db import make_engine, session_scope  # noqa: E402
 from bot.storage.migrate import upgrade  # noqa: E402
-from bot.settings import Settings  # noqa: E402
 from knowledge.codes import display_code, normalize_code  # noqa: E402
 
 PG_DEFAULT = os.environ.get("DATABASE_TEST_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 AGENCIES = [f"000.00.{10 + k:02d}.H{(k * 7) % 90 + 10:02d}" for k in range(50)]
 DAYS = 730
 FIRST_DAY = dt.date(2025, 1, 1)
-PROCEDURES = ["cu-tru.dang-ky-thuong-tru", "cu-tru.dang-ky-tam-tru", "ho-tich.dang-ky-khai-sinh",
-              "ho-tich.dang-ky-ket-hon", "dat-dai.cap-giay-chung-nhan-lan-dau"]
+PROCEDURES = [
+    "cu-tru.dang-ky-thuong-tru",
+    "cu-tru.dang-ky-tam-tru",
+    "ho-tich.dang-ky-khai-sinh",
+    "ho-tich.dang-ky-ket-hon",
+    "dat-dai.cap-giay-chung-nhan-lan-dau",
+]
 STATUSES = ["received", "in_progress", "need_supplement", "ready_for_pickup", "returned", "overdue"]
 NAMES = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Hoàng Cường", "Phạm Thị Dung", "Hoàng Văn Em", "Vũ Thị Hoa"]
-COLUMNS = ["code", "display_code", "procedure_id", "agency", "office", "applicant_name", "phone_hmac", "phone_last4",
-           "birth_year", "received_at", "appointment_date", "new_appointment_date", "channel", "return_method",
-           "status", "status_note", "missing_documents", "fee", "closed_at", "created_at", "updated_at"]
+COLUMNS = [
+    "code",
+    "display_code",
+    "procedure_id",
+    "agency",
+    "office",
+    "applicant_name",
+    "phone_hmac",
+    "phone_last4",
+    "birth_year",
+    "received_at",
+    "appointment_date",
+    "new_appointment_date",
+    "channel",
+    "return_method",
+    "status",
+    "status_note",
+    "missing_documents",
+    "fee",
+    "closed_at",
+    "created_at",
+    "updated_at",
+]
 
 
 def key_of(i: int, seq_offset: int = 0) -> str:
@@ -76,11 +101,12 @@ def rows(n: int, *, sqlite_text: bool) -> Iterator[tuple[Any, ...]]:
     days = []
     for d in range(DAYS):
         day = FIRST_DAY + dt.timedelta(days=d)
-        received = [dt.datetime.combine(day, dt.time(1 + h, 15), tzinfo=dt.timezone.utc) for h in range(9)]
+        received = [dt.datetime.combine(day, dt.time(1 + h, 15), tzinfo=dt.UTC) for h in range(9)]
         dues = [day + dt.timedelta(days=3 + k) for k in range(12)]
         if sqlite_text:
-            days.append((f"{day:%y%m%d}", [r.strftime("%Y-%m-%d %H:%M:%S.%f") for r in received],
-                         [x.isoformat() for x in dues]))
+            days.append(
+                (f"{day:%y%m%d}", [r.strftime("%Y-%m-%d %H:%M:%S.%f") for r in received], [x.isoformat() for x in dues])
+            )
         else:
             days.append((f"{day:%y%m%d}", received, dues))
     per_seq = len(AGENCIES) * DAYS
@@ -89,10 +115,29 @@ def rows(n: int, *, sqlite_text: bool) -> Iterator[tuple[Any, ...]]:
         yymmdd, received, dues = days[(i // len(AGENCIES)) % DAYS]
         seq = f"{i // per_seq + 1:04d}"
         r_at = received[i % 9]
-        yield (f"{plain}{yymmdd}{seq}", f"{dotted}-{yymmdd}-{seq}", PROCEDURES[i % len(PROCEDURES)], "Công an xã",
-               "Bộ phận Một cửa xã", NAMES[i % len(NAMES)], None, f"{i % 10000:04d}", 1950 + i % 50, r_at,
-               dues[i % 12], None, "truc-tiep", "truc-tiep", STATUSES[i % len(STATUSES)], None, "[]", None, None,
-               r_at, r_at)
+        yield (
+            f"{plain}{yymmdd}{seq}",
+            f"{dotted}-{yymmdd}-{seq}",
+            PROCEDURES[i % len(PROCEDURES)],
+            "Công an xã",
+            "Bộ phận Một cửa xã",
+            NAMES[i % len(NAMES)],
+            None,
+            f"{i % 10000:04d}",
+            1950 + i % 50,
+            r_at,
+            dues[i % 12],
+            None,
+            "truc-tiep",
+            "truc-tiep",
+            STATUSES[i % len(STATUSES)],
+            None,
+            "[]",
+            None,
+            None,
+            r_at,
+            r_at,
+        )
 
 
 # --- databases -------------------------------------------------------------------------------------
@@ -100,22 +145,31 @@ def rows(n: int, *, sqlite_text: bool) -> Iterator[tuple[Any, ...]]:
 
 def pg_conn(url: str, **kw: Any) -> psycopg.Connection:
     u = make_url(url)
-    return psycopg.connect(host=u.host or "127.0.0.1", port=u.port or 5432, user=u.username or "postgres",
-                           password=u.password, dbname=u.database or "postgres", **kw)
+    return psycopg.connect(
+        host=u.host or "127.0.0.1",
+        port=u.port or 5432,
+        user=u.username or "postgres",
+        password=u.password,
+        dbname=u.database or "postgres",
+        **kw,
+    )
 
 
 def load_sqlite(path: Path, n: int) -> None:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=WAL")
     with conn:
-        conn.executemany(f'INSERT INTO "case" ({", ".join(COLUMNS)}) VALUES ({", ".join("?" * len(COLUMNS))})',
-                         rows(n, sqlite_text=True))
+        conn.executemany(
+            f'INSERT INTO "case" ({", ".join(COLUMNS)}) VALUES ({", ".join("?" * len(COLUMNS))})',
+            rows(n, sqlite_text=True),
+        )
     conn.execute("ANALYZE")
     conn.close()
 
 
 def load_postgres(url: str, n: int) -> None:
     """COPY in text format, lines built here (the values hold no tab, newline or backslash)."""
+
     def text(v: Any) -> str:
         return "\\N" if v is None else v.isoformat(sep=" ") if isinstance(v, dt.datetime) else str(v)
 
@@ -186,9 +240,13 @@ async def measure(url: str, lookups: list[tuple[str, bool]], warmup: int) -> dic
     engine = make_engine(settings, url=url)
     times: dict[str, list[float]] = {"baseline": [], "open session": [], "session per lookup": []}
     sqlite_path = make_url(url).database if url.startswith("sqlite") else None
-    raw: Any = await (aiosqlite.connect(sqlite_path) if sqlite_path else
-                      psycopg.AsyncConnection.connect(make_url(url).set(drivername="postgresql")
-                                                      .render_as_string(hide_password=False), autocommit=True))
+    raw: Any = await (
+        aiosqlite.connect(sqlite_path)
+        if sqlite_path
+        else psycopg.AsyncConnection.connect(
+            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True
+        )
+    )
     sql = 'SELECT * FROM "case" WHERE code = ' + ("?" if sqlite_path else "%s")
     try:
         async with session_scope(engine) as open_session:
@@ -204,9 +262,14 @@ async def measure(url: str, lookups: list[tuple[str, bool]], warmup: int) -> dic
                     case2 = await get_case(s, code)
                 t3 = time.perf_counter()
                 if (found is not None, case is not None, case2 is not None) != (exists,) * 3:
-                    raise SystemExit(f"lookup of {code} gave {found!r} / {case!r} / {case2!r}, expected exists={exists}")
-                if case is not None and (case.display_code != code or case.received_at.minute != 15
-                                         or not 1 <= case.received_at.astimezone(dt.timezone.utc).hour <= 9):
+                    raise SystemExit(
+                        f"lookup of {code} gave {found!r} / {case!r} / {case2!r}, expected exists={exists}"
+                    )
+                if case is not None and (
+                    case.display_code != code
+                    or case.received_at.minute != 15
+                    or not 1 <= case.received_at.astimezone(dt.UTC).hour <= 9
+                ):
                     raise SystemExit(f"case {code} read back wrong: {case!r}")
                 open_session.expunge_all()  # no identity-map hits: every lookup reads the database
                 if n >= warmup:
@@ -220,7 +283,11 @@ async def measure(url: str, lookups: list[tuple[str, bool]], warmup: int) -> dic
 
 
 def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 10) - 1] * 1000 if q < 100 else max(values) * 1000
+    return (
+        statistics.quantiles(values, n=1000, method="inclusive")[int(q * 10) - 1] * 1000
+        if q < 100
+        else max(values) * 1000
+    )
 
 
 def main() -> None:
@@ -235,24 +302,30 @@ def main() -> None:
     if args.cases > len(AGENCIES) * DAYS * 9000:
         raise SystemExit("--cases too large for the code generator")
     assert all(normalize_code(display_code(key_of(i))) == key_of(i) for i in (0, 1, 36_499, 36_500, args.cases - 1))
-    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f}"
+    )
     lookups = sample(args.cases, args.lookups, args.seed)
     lines = ["| database | cases | bulk load | size | lookup | p50 | p99 | max |", "|---|---|---|---|---|---|---|---|"]
     tmp = Path(tempfile.mkdtemp(prefix="bench-lookup-"))
     try:
         for backend in args.backends.split(","):
             url, pg_name, load, size = prepare(backend, args.pg, tmp, args.cases)
-            print(f"{backend}: {args.cases:,} cases loaded in {load:.1f} s ({args.cases / load:,.0f} rows/s), {size}",
-                  flush=True)
+            print(
+                f"{backend}: {args.cases:,} cases loaded in {load:.1f} s ({args.cases / load:,.0f} rows/s), {size}",
+                flush=True,
+            )
             try:
                 times = asyncio.run(measure(url, lookups, args.warmup))
             finally:
                 if pg_name:
                     drop_postgres(args.pg, pg_name)
             for what, values in times.items():
-                lines.append(f"| {backend} | {args.cases:,} | {load:.1f} s | {size} | {what} | {pct(values, 50):.3f} ms "
-                             f"| {pct(values, 99):.3f} ms | {pct(values, 100):.2f} ms |")
+                lines.append(
+                    f"| {backend} | {args.cases:,} | {load:.1f} s | {size} | {what} | {pct(values, 50):.3f} ms "
+                    f"| {pct(values, 99):.3f} ms | {pct(values, 100):.2f} ms |"
+                )
                 print(lines[-1], flush=True)
     finally:
         for f in tmp.iterdir():

@@ -33,8 +33,11 @@ def synthetic(procs, n):  # type: ignore[no-untyped-def]
     while len(out) < n:
         p = procs[i % len(procs)]
         k = len(out)
-        out.append(p.model_copy(update={"id": f"{p.id}-{k}", "name": f"{p.name} {k}",
-                                        "aliases": [f"{a} {k}" for a in p.aliases]}))
+        out.append(
+            p.model_copy(
+                update={"id": f"{p.id}-{k}", "name": f"{p.name} {k}", "aliases": [f"{a} {k}" for a in p.aliases]}
+            )
+        )
         i += 1
     return out[:n]
 
@@ -77,8 +80,11 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for n in (int(x) for x in args.sizes.split(",")):
         build, mem, lat, base = bench(synthetic(kb.procedures, n), questions)
-        print(f"| {n:,} | {build:.2f} s | {statistics.median(lat):.2f} ms | {pct(lat, 0.99):.2f} ms | {mem:.0f} MB "
-              f"| {statistics.median(base):.2f} ms | {pct(base, 0.99):.2f} ms |", flush=True)
+        print(
+            f"| {n:,} | {build:.2f} s | {statistics.median(lat):.2f} ms | {pct(lat, 0.99):.2f} ms | {mem:.0f} MB "
+            f"| {statistics.median(base):.2f} ms | {pct(base, 0.99):.2f} ms |",
+            flush=True,
+        )
     print(f"\npeak RSS of the whole run: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

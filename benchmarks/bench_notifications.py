@@ -48,16 +48,16 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from telegram.constants import ParseMode  # noqa: E402
 from telegram.ext import Application  # noqa: E402
 
-from bot.storage.db import make_engine  # noqa: E402
 from bot.notify.dispatcher import Dispatcher, RateLimiter  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from bot.storage.db import make_engine  # noqa: E402
 from bot.storage.migrate import upgrade  # noqa: E402
 from bot.storage.models import Outbox  # noqa: E402
-from bot.settings import Settings  # noqa: E402
 from handlers.sender import TelegramSender, make_bot  # noqa: E402
 from tests.telegram_api import FakeTelegram  # noqa: E402
 
 TOKEN = "123:ABC"
-NOON = dt.datetime(2026, 11, 25, 5, tzinfo=dt.timezone.utc)  # 12:00 in Hà Nội, a Wednesday
+NOON = dt.datetime(2026, 11, 25, 5, tzinfo=dt.UTC)  # 12:00 in Hà Nội, a Wednesday
 PG_DEFAULT = os.environ.get("DATABASE_TEST_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 FIRST_CHAT = 500_000_000
 
@@ -109,8 +109,9 @@ class Server:
             self.local = await BenchTelegram(TOKEN).start()
             self.url = self.local.url
             return
-        self.proc = subprocess.Popen([sys.executable, __file__, "--serve"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         line = await asyncio.get_running_loop().run_in_executor(None, self.proc.stdout.readline)  # type: ignore[union-attr]
         self.url = f"http://127.0.0.1:{int(line.split()[1])}"
 
@@ -129,9 +130,11 @@ class Server:
 
 def message(i: int) -> str:
     """A status notification as the bot renders it (about 300 characters of Telegram HTML)."""
-    return (f"<b>⚙️ Hồ sơ 000.00.15.H57-261120-{i:05d} đang được giải quyết.</b>\n"
-            "Thủ tục: Đăng ký thường trú\nTrạng thái: Đang giải quyết\n"
-            "Hồ sơ đang được giải quyết; Anh/Chị chưa cần làm gì thêm.")
+    return (
+        f"<b>⚙️ Hồ sơ 000.00.15.H57-261120-{i:05d} đang được giải quyết.</b>\n"
+        "Thủ tục: Đăng ký thường trú\nTrạng thái: Đang giải quyết\n"
+        "Hồ sơ đang được giải quyết; Anh/Chị chưa cần làm gì thêm."
+    )
 
 
 # --- databases ---------------------------------------------------------------------------------
@@ -145,8 +148,14 @@ def create_database(backend: str, pg_admin: str, tmp: Path) -> tuple[str, str | 
         return url, None
     name = f"tthc_bench_{uuid.uuid4().hex[:10]}"
     admin = make_url(pg_admin)
-    with psycopg.connect(host=admin.host or "127.0.0.1", port=admin.port or 5432, user=admin.username or "postgres",
-                         password=admin.password, dbname=admin.database or "postgres", autocommit=True) as conn:
+    with psycopg.connect(
+        host=admin.host or "127.0.0.1",
+        port=admin.port or 5432,
+        user=admin.username or "postgres",
+        password=admin.password,
+        dbname=admin.database or "postgres",
+        autocommit=True,
+    ) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = admin.set(database=name, drivername="postgresql+psycopg").render_as_string(hide_password=False)
     upgrade(Settings(_env_file=None), url=url)  # type: ignore[call-arg]
@@ -155,20 +164,38 @@ def create_database(backend: str, pg_admin: str, tmp: Path) -> tuple[str, str | 
 
 def drop_database(pg_admin: str, name: str) -> None:
     admin = make_url(pg_admin)
-    with psycopg.connect(host=admin.host or "127.0.0.1", port=admin.port or 5432, user=admin.username or "postgres",
-                         password=admin.password, dbname=admin.database or "postgres", autocommit=True) as conn:
+    with psycopg.connect(
+        host=admin.host or "127.0.0.1",
+        port=admin.port or 5432,
+        user=admin.username or "postgres",
+        password=admin.password,
+        dbname=admin.database or "postgres",
+        autocommit=True,
+    ) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def refill(engine: Any, n: int, chats: int) -> None:
     due = NOON - dt.timedelta(minutes=1)
-    rows = [{"dedupe_key": f"bench:{i}", "chat_id": FIRST_CHAT + i % chats, "case_id": None, "kind": "status:in_progress",
-             "payload": {"text": message(i)}, "due_at": due, "urgent": False, "status": "pending", "attempts": 0,
-             "created_at": due} for i in range(n)]
+    rows = [
+        {
+            "dedupe_key": f"bench:{i}",
+            "chat_id": FIRST_CHAT + i % chats,
+            "case_id": None,
+            "kind": "status:in_progress",
+            "payload": {"text": message(i)},
+            "due_at": due,
+            "urgent": False,
+            "status": "pending",
+            "attempts": 0,
+            "created_at": due,
+        }
+        for i in range(n)
+    ]
     async with engine.begin() as conn:
         await conn.execute(Outbox.__table__.delete())  # type: ignore[attr-defined]
         for start in range(0, n, 5000):
-            await conn.execute(insert(Outbox), rows[start:start + 5000])
+            await conn.execute(insert(Outbox), rows[start : start + 5000])
 
 
 async def statuses(engine: Any) -> dict[str, int]:
@@ -180,7 +207,7 @@ async def statuses(engine: Any) -> dict[str, int]:
 
 
 class Timer:
-    def __enter__(self) -> "Timer":
+    def __enter__(self) -> Timer:
         self.wall, self.cpu = time.perf_counter(), time.process_time()
         return self
 
@@ -205,11 +232,18 @@ async def plain_loop(bot: Any, n: int, chats: int, in_flight: int) -> Timer:
     return t
 
 
-async def dispatch(engine: Any, bot: Any, n: int, *, batch: int, limited: bool, timeout: float,
-                   concurrency: int = 16) -> Timer:
+async def dispatch(
+    engine: Any, bot: Any, n: int, *, batch: int, limited: bool, timeout: float, concurrency: int = 16
+) -> Timer:
     """Drain the outbox as the scheduled job would, back to back: run_once until all n are sent."""
-    d = Dispatcher(engine, TelegramSender(bot), tz=Settings(_env_file=None).tz, batch=batch,  # type: ignore[call-arg]
-                   limiter=RateLimiter() if limited else None, concurrency=concurrency)
+    d = Dispatcher(
+        engine,
+        TelegramSender(bot),
+        tz=Settings(_env_file=None).tz,
+        batch=batch,  # type: ignore[call-arg]
+        limiter=RateLimiter() if limited else None,
+        concurrency=concurrency,
+    )
     with Timer() as t:
         start = time.monotonic()
         while d.totals.sent < n:
@@ -232,20 +266,24 @@ async def check(server: Server, n: int) -> None:
 def row(what: str, backend: str, n: int, t: Timer, ideal: float | None = None) -> str:
     rate = n / t.wall
     extra = f"{100 * (n / ideal) / t.wall:.0f} %" if ideal else ""
-    return (f"| {what} | {backend} | {n:,} | {t.wall:.1f} s | {rate:,.0f} | {1000 * t.cpu / n:.2f} ms | {extra} |")
+    return f"| {what} | {backend} | {n:,} | {t.wall:.1f} s | {rate:,.0f} | {1000 * t.cpu / n:.2f} ms | {extra} |"
 
 
 async def main(args: argparse.Namespace) -> None:
-    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f}; fake server "
-          f"{'in this process' if args.inproc else 'in a subprocess'}")
+    print(
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f}; fake server "
+        f"{'in this process' if args.inproc else 'in a subprocess'}"
+    )
     server = Server(args.inproc)
     await server.start()
     app = Application.builder().bot(make_bot(TOKEN, server.url)).build()  # the bot as `tthc-bot run` builds it
     bot = app.bot
     await bot.initialize()
-    lines = ["| run | database | messages | time | msg/s | CPU of this process per message | of 30 msg/s |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| run | database | messages | time | msg/s | CPU of this process per message | of 30 msg/s |",
+        "|---|---|---|---|---|---|---|",
+    ]
     tmp = Path(tempfile.mkdtemp(prefix="bench-notif-"))
     try:
         for in_flight in (1, 4, 16):
@@ -261,23 +299,25 @@ async def main(args: argparse.Namespace) -> None:
                 for conc in args.concurrency:
                     await refill(engine, args.count, args.chats)
                     await server.call("benchReset")
-                    t = await dispatch(engine, bot, args.count, batch=args.batch, limited=False, timeout=900,
-                                       concurrency=conc)
+                    t = await dispatch(
+                        engine, bot, args.count, batch=args.batch, limited=False, timeout=900, concurrency=conc
+                    )
                     await check(server, args.count)
                     assert await statuses(engine) == {"sent": args.count}
-                    lines.append(row(f"Dispatcher, limits off, batch {args.batch}, {conc} in flight", backend,
-                                     args.count, t))
+                    lines.append(
+                        row(f"Dispatcher, limits off, batch {args.batch}, {conc} in flight", backend, args.count, t)
+                    )
                     print(lines[-1], flush=True)
                 runs = [(0.0, 16), (args.latency_ms / 1000, 16), (args.latency_ms / 1000, 1)]
                 for latency, conc in runs if args.limited_count > 0 else []:
                     n = args.limited_count
                     await refill(engine, n, n)
                     await server.call("benchReset", latency=latency)
-                    t = await dispatch(engine, bot, n, batch=args.batch, limited=True, timeout=900,
-                                       concurrency=conc)
+                    t = await dispatch(engine, bot, n, batch=args.batch, limited=True, timeout=900, concurrency=conc)
                     await check(server, n)
-                    label = (f"Dispatcher, limits on, {conc} in flight at most"
-                             + (f", +{latency * 1000:.0f} ms per request" if latency else ""))
+                    label = f"Dispatcher, limits on, {conc} in flight at most" + (
+                        f", +{latency * 1000:.0f} ms per request" if latency else ""
+                    )
                     lines.append(row(label, backend, n, t, ideal=n / 30))
                     print(lines[-1], flush=True)
             finally:
@@ -302,8 +342,12 @@ if __name__ == "__main__":
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--pg", default=PG_DEFAULT)
-    parser.add_argument("--concurrency", type=lambda v: [int(x) for x in v.split(",")], default=[4, 16],
-                        help="requests in flight with limits off, comma-separated (the bot uses 4)")
+    parser.add_argument(
+        "--concurrency",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[4, 16],
+        help="requests in flight with limits off, comma-separated (the bot uses 4)",
+    )
     parser.add_argument("--inproc", action="store_true", help="run the fake server in this process")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     ns = parser.parse_args()

@@ -24,7 +24,7 @@ from knowledge.text import fold  # noqa: E402
 
 def tokens(text: str) -> list[str]:
     syl = fold(text).split()
-    return syl + [f"{a}_{b}" for a, b in zip(syl, syl[1:])]
+    return syl + [f"{a}_{b}" for a, b in zip(syl, syl[1:], strict=False)]
 
 
 def main() -> None:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.db import make_engine
 from bot.settings import Settings
+from bot.storage.db import make_engine
 from knowledge.loader import KnowledgeBase, require_knowledge
 from knowledge.matcher import Matcher
 

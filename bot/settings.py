@@ -35,10 +35,20 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     webhook_secret: SecretStr | None = None
-    bot_workers: int = Field(default=1, ge=1, le=32, description="Processes answering updates (`run --workers`); "
-                             "more than one uses more cores, see docs/benchmarks.md")
-    update_concurrency: int = Field(default=8, ge=1, le=256, description="Updates of different chats handled at "
-                                    "once (waiting for Telegram overlaps); a chat's own updates one at a time")
+    bot_workers: int = Field(
+        default=1,
+        ge=1,
+        le=32,
+        description="Processes answering updates (`run --workers`); "
+        "more than one uses more cores, see docs/benchmarks.md",
+    )
+    update_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="Updates of different chats handled at "
+        "once (waiting for Telegram overlaps); a chat's own updates one at a time",
+    )
 
     hotline: str = "1900 0000"
     office_name: str = "Trung tâm Phục vụ hành chính công"
@@ -50,7 +60,9 @@ class Settings(BaseSettings):
     staff_user_ids: list[int] = []
     api_host: str = "127.0.0.1"
     api_port: int = 8080
-    api_max_body_bytes: int = Field(default=65536, ge=1024, description="Largest request body the API accepts (413 above)")
+    api_max_body_bytes: int = Field(
+        default=65536, ge=1024, description="Largest request body the API accepts (413 above)"
+    )
     api_rate_limit: int = Field(default=120, ge=0, description="Requests per minute per API key; 0 disables")
     api_rate_burst: int = Field(default=30, ge=1, description="Requests a key may send at once before the rate applies")
 
@@ -63,10 +75,17 @@ class Settings(BaseSettings):
     retention_closed_days: int = Field(default=30, ge=0, description="Follows kept this long after a case closes")
 
     log_level: str = "INFO"
-    dispatch_rate_limit: bool = Field(default=True, description="Telegram's limits (30 msg/s, 1/s per chat); "
-                                      "false only for tests and benchmarks against a local Bot API server")
-    dispatch_lease: float = Field(default=120.0, ge=1, description="Seconds a claimed batch stays reserved; "
-                                  "the batch of a process killed mid-send is sent again after this")
+    dispatch_rate_limit: bool = Field(
+        default=True,
+        description="Telegram's limits (30 msg/s, 1/s per chat); "
+        "false only for tests and benchmarks against a local Bot API server",
+    )
+    dispatch_lease: float = Field(
+        default=120.0,
+        ge=1,
+        description="Seconds a claimed batch stays reserved; "
+        "the batch of a process killed mid-send is sent again after this",
+    )
 
     @field_validator("secret_key")
     @classmethod

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,15 +17,15 @@ apikey_app = typer.Typer(help="API keys for the staff HTTP API: create, list, re
 
 
 def api_command(
-    host: Annotated[Optional[str], typer.Option(help="Listen address (default: API_HOST).")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port (default: API_PORT).")] = None,
+    host: Annotated[str | None, typer.Option(help="Listen address (default: API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: API_PORT).")] = None,
 ) -> None:
     """Run the staff HTTP API (OpenAPI docs at /docs); keys come from `tthc-bot apikey create`."""
     import uvicorn
 
     from api.app import create_app
-    from bot.storage.db import make_engine
     from bot.privacy.logs import setup_logging
+    from bot.storage.db import make_engine
     from knowledge.loader import require_knowledge
 
     settings = get_settings()
@@ -36,9 +36,15 @@ def api_command(
         engine = make_engine(settings)
         try:
             app = create_app(settings, kb, engine)
-            config = uvicorn.Config(app, host=host or settings.api_host, port=port or settings.api_port,
-                                    log_config=None, log_level=settings.log_level.lower(), proxy_headers=True,
-                                    server_header=False)
+            config = uvicorn.Config(
+                app,
+                host=host or settings.api_host,
+                port=port or settings.api_port,
+                log_config=None,
+                log_level=settings.log_level.lower(),
+                proxy_headers=True,
+                server_header=False,
+            )
             await uvicorn.Server(config).serve()
         finally:
             await engine.dispose()
@@ -64,7 +70,9 @@ def _run(work):  # type: ignore[no-untyped-def]
 @apikey_app.command("create")
 def apikey_create(
     name: Annotated[str, typer.Argument(help="A name for the key's holder, e.g. mot-cua-phu-thuong.")],
-    scope: Annotated[Optional[list[str]], typer.Option("--scope", help="read, write or pii; repeat for several (default: read).")] = None,
+    scope: Annotated[
+        list[str] | None, typer.Option("--scope", help="read, write or pii; repeat for several (default: read).")
+    ] = None,
 ) -> None:
     """Create a key and print it once (stdout: the key alone); only its hash is stored."""
     from bot.staff import apikeys
@@ -79,8 +87,11 @@ def apikey_create(
     except apikeys.ApiKeyError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"API key {key.name!r} created with scope(s) {', '.join(key.scopes)}. "
-               "Copy it now: it is stored only as a hash and cannot be shown again.", err=True)
+    typer.echo(
+        f"API key {key.name!r} created with scope(s) {', '.join(key.scopes)}. "
+        "Copy it now: it is stored only as a hash and cannot be shown again.",
+        err=True,
+    )
     typer.echo(token)
 
 
@@ -95,12 +106,23 @@ def apikey_list(as_json: Annotated[bool, typer.Option("--json", help="One JSON o
         typer.echo("no API keys; create one with `tthc-bot apikey create NAME --scope read`")
     for k in keys:
         if as_json:
-            typer.echo(json.dumps({"name": k.name, "scopes": k.scopes, "created_at": k.created_at.isoformat(),
-                                   "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None},
-                                  ensure_ascii=False))
+            typer.echo(
+                json.dumps(
+                    {
+                        "name": k.name,
+                        "scopes": k.scopes,
+                        "created_at": k.created_at.isoformat(),
+                        "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+                    },
+                    ensure_ascii=False,
+                )
+            )
         else:
             state = f"revoked {k.revoked_at.astimezone(s.tz):%d/%m/%Y %H:%M}" if k.revoked_at else "active"
-            typer.echo(f"{k.name:30s}  {','.join(k.scopes):16s}  created {k.created_at.astimezone(s.tz):%d/%m/%Y %H:%M}  {state}")
+            typer.echo(
+                f"{k.name:30s}  {','.join(k.scopes):16s}  "
+                f"created {k.created_at.astimezone(s.tz):%d/%m/%Y %H:%M}  {state}"
+            )
 
 
 @apikey_app.command("revoke")

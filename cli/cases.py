@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, NoReturn
 
 import typer
 from sqlalchemy import func
@@ -20,8 +20,9 @@ from sqlmodel import select
 from bot.settings import Settings, get_settings
 from knowledge.loader import KnowledgeBase, require_knowledge
 
-cases_app = typer.Typer(help="Cases (hồ sơ): import a CSV/XLSX file, change a status, show a case.",
-                        no_args_is_help=True)
+cases_app = typer.Typer(
+    help="Cases (hồ sơ): import a CSV/XLSX file, change a status, show a case.", no_args_is_help=True
+)
 
 
 def _settings() -> Settings:
@@ -40,14 +41,16 @@ def _stop(message: str, code: int) -> NoReturn:
 @cases_app.command("import")
 def import_cases(
     file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or Windows-1258, ',' or ';') or XLSX (first sheet).")],
-    skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help="Write the good rows, report the bad ones.")] = False,
+    skip_bad_rows: Annotated[
+        bool, typer.Option("--skip-bad-rows", help="Write the good rows, report the bad ones.")
+    ] = False,
 ) -> None:
     """Create or update cases from a file (an idempotent upsert; columns in docs/cases-import.md).
 
     Any bad row: every error is listed as `file:row:column: message` and nothing is written (exit 1),
     unless --skip-bad-rows."""
-    from bot.storage.db import make_engine
     from bot.staff.importing import import_file
+    from bot.storage.db import make_engine
 
     if not file.is_file():
         _stop(f"{file}: no such file", 2)
@@ -63,8 +66,11 @@ def import_cases(
     try:
         report = asyncio.run(go())
     except IntegrityError:
-        _stop(f"{file}: another process created or changed the same cases meanwhile; nothing written, "
-              "run the import again", 1)
+        _stop(
+            f"{file}: another process created or changed the same cases meanwhile; nothing written, "
+            "run the import again",
+            1,
+        )
     for err in report.errors:
         typer.echo(str(err))
     if not report.written:
@@ -84,19 +90,25 @@ def _missing(text: str | None) -> list[str] | None:
 @cases_app.command("set-status")
 def set_status_cmd(
     code: Annotated[str, typer.Argument(help="Receipt code, any separators.")],
-    status: Annotated[str, typer.Argument(help="received, in_progress, need_supplement, ready_for_pickup, returned, "
-                                               "overdue, rejected or withdrawn.")],
-    note: Annotated[Optional[str], typer.Option(help="Note shown to the citizen (the reason, for rejected).")] = None,
-    new_date: Annotated[Optional[str], typer.Option("--new-date", help="New appointment date (dd/mm/yyyy or "
-                                                                        "yyyy-mm-dd); needed for overdue.")] = None,
-    missing: Annotated[Optional[str], typer.Option(help="Documents to supplement, separated by ';'.")] = None,
+    status: Annotated[
+        str,
+        typer.Argument(
+            help="received, in_progress, need_supplement, ready_for_pickup, returned, overdue, rejected or withdrawn."
+        ),
+    ],
+    note: Annotated[str | None, typer.Option(help="Note shown to the citizen (the reason, for rejected).")] = None,
+    new_date: Annotated[
+        str | None,
+        typer.Option("--new-date", help="New appointment date (dd/mm/yyyy or yyyy-mm-dd); needed for overdue."),
+    ] = None,
+    missing: Annotated[str | None, typer.Option(help="Documents to supplement, separated by ';'.")] = None,
 ) -> None:
     """Move a case to a new status; the chats following it are notified."""
     import unicodedata
 
+    from bot.staff.importing import CellError, parse_status, requirement_problem, to_date, transition_problem
     from bot.staff.status import set_status
     from bot.storage.db import make_engine, session_scope
-    from bot.staff.importing import CellError, parse_status, requirement_problem, to_date, transition_problem
     from bot.storage.models import Case, Outbox
     from knowledge.codes import normalize_code
 
@@ -133,8 +145,9 @@ def set_status_cmd(
                 count = select(func.count()).select_from(Outbox)
                 before = (await session.exec(count)).one()
                 previous = case.status
-                await set_status(session, case=case, status=target, kb=kb, settings=s, note=text or None,
-                                 new_date=day, missing=docs)
+                await set_status(
+                    session, case=case, status=target, kb=kb, settings=s, note=text or None, new_date=day, missing=docs
+                )
                 queued = (await session.exec(count)).one() - before
                 return f"{case.display_code}: {previous} -> {target}; {queued} notification(s) queued"
         finally:
@@ -149,8 +162,8 @@ def set_status_cmd(
 @cases_app.command("show")
 def show(code: Annotated[str, typer.Argument(help="Receipt code, any separators.")]) -> None:
     """A case as staff see it: every detail (the full name; of the phone only the last 4 digits) and its history."""
-    from bot.replies.case_view import due_date, procedure_name
     from bot.cases.rules import STATUSES, get_case, history
+    from bot.replies.case_view import due_date, procedure_name
     from bot.replies.dates import vn_date
     from bot.storage.db import make_engine, session_scope
     from bot.storage.models import Subscription
@@ -168,8 +181,13 @@ def show(code: Annotated[str, typer.Argument(help="Receipt code, any separators.
                 case = await get_case(session, code)
                 if case is None:
                     return None
-                followers = (await session.exec(select(func.count()).select_from(Subscription).where(
-                    Subscription.case_id == case.id, Subscription.active == True))).one()  # noqa: E712
+                followers = (
+                    await session.exec(
+                        select(func.count())
+                        .select_from(Subscription)
+                        .where(Subscription.case_id == case.id, Subscription.active.is_(True))  # type: ignore[attr-defined]  # a column, not a bool
+                    )
+                ).one()
                 fee = f"{case.fee:,} đồng".replace(",", ".") if case.fee is not None else "-"
                 lines = [
                     f"Hồ sơ {case.display_code}",

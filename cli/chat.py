@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from bot.replies.cards import to_plain
 from bot.conversation.core import Conversation
+from bot.replies.cards import to_plain
 from bot.replies.events import Button, Event, Reply
 
 TERMINAL_CHAT_ID = 1

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 import yaml
@@ -29,8 +29,10 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 from cli.cases import cases_app  # noqa: E402
+
 app.add_typer(cases_app, name="cases")
 from cli.api import api_command, apikey_app  # noqa: E402
+
 app.command("api")(api_command)
 app.add_typer(apikey_app, name="apikey")
 
@@ -59,7 +61,7 @@ def run_async(coro):  # type: ignore[no-untyped-def]
 
 @kb_app.command("validate")
 def kb_validate(
-    catalog: Annotated[Optional[Path], typer.Option(help="Also check coverage of this catalog.yaml.")] = None,
+    catalog: Annotated[Path | None, typer.Option(help="Also check coverage of this catalog.yaml.")] = None,
 ) -> None:
     """Check every procedure file; print problems as `file: field: message`."""
     root = settings().knowledge_path
@@ -139,8 +141,12 @@ def demo_seed(
     cases = run_async(go())
     if as_json:
         for c in cases:
-            typer.echo(json.dumps({"code": c.code, "status": c.status, "phone_last4": c.phone_last4,
-                                   "procedure_id": c.procedure_id}, ensure_ascii=False))
+            typer.echo(
+                json.dumps(
+                    {"code": c.code, "status": c.status, "phone_last4": c.phone_last4, "procedure_id": c.procedure_id},
+                    ensure_ascii=False,
+                )
+            )
     elif cases:
         typer.echo(f"{len(cases)} demo cases; try: {cases[0].code} (last 4 phone digits {cases[0].phone_last4})")
 
@@ -150,22 +156,22 @@ def demo_seed(
 
 @app.command("ask")
 def ask(
-    question: Annotated[Optional[str], typer.Argument(help="The question, in any spelling.")] = None,
+    question: Annotated[str | None, typer.Argument(help="The question, in any spelling.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question.")] = False,
-    batch: Annotated[Optional[Path], typer.Option(help="File with one question per line.")] = None,
+    batch: Annotated[Path | None, typer.Option(help="File with one question per line.")] = None,
     record: Annotated[bool, typer.Option(help="Record unanswered questions as knowledge-base gaps.")] = True,
 ) -> None:
     """Understand a question as the bot would: intent, facet, best procedures."""
     from bot.insights import gaps
-    from bot.storage.db import session_scope
     from bot.services import build_services
+    from bot.storage.db import session_scope
 
     if batch is None and question is None:
         raise typer.BadParameter("give a question or --batch FILE")
     lines = batch.read_text(encoding="utf-8-sig").splitlines() if batch else [question or ""]
     services = build_services(settings())
     results = [services.matcher.understand(line) for line in lines]
-    for q, u in zip(lines, results):
+    for q, u in zip(lines, results, strict=False):
         if as_json:
             typer.echo(json.dumps(u.to_dict() | {"query": q}, ensure_ascii=False))
         else:
@@ -188,7 +194,7 @@ def ask(
 
 @kb_app.command("gaps")
 def kb_gaps(
-    since: Annotated[Optional[str], typer.Option(help="Only questions from this date (dd/mm/yyyy or yyyy-mm-dd).")] = None,
+    since: Annotated[str | None, typer.Option(help="Only questions from this date (dd/mm/yyyy or yyyy-mm-dd).")] = None,
     limit: int = 20,
 ) -> None:
     """The most frequent questions the bot could not answer, with counts."""
@@ -244,8 +250,9 @@ def chat() -> None:
 @app.command("run")
 def run(
     webhook: Annotated[bool, typer.Option("--webhook", help="Receive updates by webhook.")] = False,
-    workers: Annotated[Optional[int], typer.Option("--workers", min=1, max=32,
-                                                   help="Processes answering (default BOT_WORKERS, 1).")] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, max=32, help="Processes answering (default BOT_WORKERS, 1).")
+    ] = None,
 ) -> None:
     """Run the Telegram bot (long polling by default)."""
     from handlers.telegram import run_bot
@@ -264,7 +271,7 @@ def worker(fd: Annotated[int, typer.Option("--fd")]) -> None:
 @app.command("qr")
 def qr(
     code: str,
-    out: Annotated[Optional[Path], typer.Option("--out", help="PNG file (default qr-<code>.png).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="PNG file (default qr-<code>.png).")] = None,
 ) -> None:
     """Print the deep link that opens a case's lookup in the bot, and write it as a PNG QR code."""
     from bot.cases.qr import write_qr
@@ -286,9 +293,11 @@ def start() -> None:
     if settings().telegram_bot_token:
         run(webhook=False)
         return
-    typer.echo("Chưa có TELEGRAM_BOT_TOKEN trong .env: mở trò chuyện trên terminal. "
-               "Để chạy trên Telegram, đặt TELEGRAM_BOT_TOKEN trong .env rồi chạy lại `make run`.\n"
-               "(Gõ /quit để thoát.)\n")
+    typer.echo(
+        "Chưa có TELEGRAM_BOT_TOKEN trong .env: mở trò chuyện trên terminal. "
+        "Để chạy trên Telegram, đặt TELEGRAM_BOT_TOKEN trong .env rồi chạy lại `make run`.\n"
+        "(Gõ /quit để thoát.)\n"
+    )
     chat()
 
 
@@ -322,7 +331,10 @@ def main() -> None:
     except (OperationalError, DBAPIError, OSError) as exc:
         if debug:
             raise
-        _fail(f"database unreachable or unusable ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); check DATABASE_URL")
+        _fail(
+            f"database unreachable or unusable ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+            "check DATABASE_URL"
+        )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,11 @@ def keyboard(rows: list[list[Button]]) -> dict[str, Any] | None:
     """An inline keyboard in the Bot API's JSON shape."""
     if not rows:
         return None
-    return {"inline_keyboard": [[{"text": b.text, **({"url": b.url} if b.url else {"callback_data": b.data})}
-                                 for b in row] for row in rows]}
+    return {
+        "inline_keyboard": [
+            [{"text": b.text, **({"url": b.url} if b.url else {"callback_data": b.data})} for b in row] for row in rows
+        ]
+    }
 
 
 class LeanBot(ExtBot[None]):
@@ -45,8 +48,13 @@ class LeanBot(ExtBot[None]):
 def make_bot(token: str, api_url: str) -> LeanBot:
     """The bot as `tthc-bot run` builds it: Bot API at `api_url`, HTTP through aiohttp (handlers/transport.py)."""
     base = api_url.rstrip("/")
-    return LeanBot(token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot",
-                   request=AiohttpRequest(), get_updates_request=AiohttpRequest(1))
+    return LeanBot(
+        token,
+        base_url=f"{base}/bot",
+        base_file_url=f"{base}/file/bot",
+        request=AiohttpRequest(),
+        get_updates_request=AiohttpRequest(1),
+    )
 
 
 def _body(text: str, rows: list[list[Button]] | None, **target: int) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import gc
 import logging
 import re
@@ -15,15 +16,15 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from bot.privacy import retention
 from bot.conversation.core import Conversation
-from bot.storage.db import DB_ERRORS, session_scope
-from bot.notify.dispatcher import Dispatcher, RateLimiter
 from bot.conversation.flood import FloodGuard
+from bot.notify.dispatcher import Dispatcher, RateLimiter
+from bot.privacy import retention
 from bot.privacy.logs import setup_logging
 from bot.replies.events import Event, Reply
 from bot.services import Services, build_services
 from bot.settings import Settings
+from bot.storage.db import DB_ERRORS, session_scope
 from handlers.ordering import PerChatUpdateProcessor
 from handlers.sender import LeanBot, TelegramSender, make_bot
 
@@ -31,10 +32,17 @@ log = logging.getLogger(__name__)
 LIMIT = 4096
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]  # all the bot handles
 COMMANDS = [
-    ("start", "Bắt đầu, menu chính"), ("help", "Hướng dẫn sử dụng"), ("linhvuc", "Thủ tục theo lĩnh vực"),
-    ("tracuu", "Tra cứu hồ sơ"), ("theodoi", "Nhận thông báo về hồ sơ"), ("hosocuatoi", "Hồ sơ đang theo dõi"),
-    ("huytheodoi", "Dừng nhận thông báo"), ("gopy", "Gửi góp ý, phản ánh"), ("danhgia", "Đánh giá mức độ hài lòng"),
-    ("xoadulieu", "Xóa dữ liệu của tôi"), ("huy", "Dừng thao tác đang làm"),
+    ("start", "Bắt đầu, menu chính"),
+    ("help", "Hướng dẫn sử dụng"),
+    ("linhvuc", "Thủ tục theo lĩnh vực"),
+    ("tracuu", "Tra cứu hồ sơ"),
+    ("theodoi", "Nhận thông báo về hồ sơ"),
+    ("hosocuatoi", "Hồ sơ đang theo dõi"),
+    ("huytheodoi", "Dừng nhận thông báo"),
+    ("gopy", "Gửi góp ý, phản ánh"),
+    ("danhgia", "Đánh giá mức độ hài lòng"),
+    ("xoadulieu", "Xóa dữ liệu của tôi"),
+    ("huy", "Dừng thao tác đang làm"),
 ]
 RETRIES = 2
 
@@ -136,8 +144,15 @@ def to_event(update: Update, bot_username: str | None = None) -> Event | None:
         cmd, _, addressee = head.partition("@")
         if addressee and bot_username and addressee.lower() != bot_username.lower():
             return None
-        return Event(chat.id, "command", text=text, command=cmd, args=rest[0].strip() if rest else "",
-                     user_id=uid, is_group=group)
+        return Event(
+            chat.id,
+            "command",
+            text=text,
+            command=cmd,
+            args=rest[0].strip() if rest else "",
+            user_id=uid,
+            is_group=group,
+        )
     if group:
         return None
     return Event(chat.id, "text", text=text, user_id=uid, is_group=group)
@@ -164,8 +179,8 @@ async def _send(update: Update, bot: LeanBot, replies: list[Reply]) -> None:
                     continue
         chunks = split_text(reply.text)
         for i, chunk in enumerate(chunks):
-            await _with_retry(lambda c=chunk, last=(i == len(chunks) - 1): bot.send_html(
-                chat_id, c, reply.buttons if last else None))
+            buttons = reply.buttons if i == len(chunks) - 1 else None  # the keyboard goes under the last part
+            await _with_retry(functools.partial(bot.send_html, chat_id, chunk, buttons))
 
 
 async def _with_retry(call: Callable[[], Awaitable[object]]) -> None:
@@ -175,7 +190,9 @@ async def _with_retry(call: Callable[[], Awaitable[object]]) -> None:
             await call()
             return
         except RetryAfter as exc:
-            wait = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else float(exc.retry_after)
+            wait = (
+                exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else float(exc.retry_after)
+            )
             if attempt == RETRIES or wait > 10:
                 raise
             await asyncio.sleep(wait)
@@ -204,8 +221,11 @@ def new_application(settings: Settings, *, receives: bool = True) -> Application
     """PTB's Application on our bot; without `receives`, no updater and no job queue (a worker of
     handlers/workers.py is handed its updates)."""
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
-    builder = (Application.builder().bot(make_bot(token, settings.telegram_api_url))
-               .concurrent_updates(PerChatUpdateProcessor(settings.update_concurrency)))
+    builder = (
+        Application.builder()
+        .bot(make_bot(token, settings.telegram_api_url))
+        .concurrent_updates(PerChatUpdateProcessor(settings.update_concurrency))
+    )
     if not receives:
         builder = builder.updater(None).job_queue(None)
     return builder.build()
@@ -241,9 +261,12 @@ def schedule_jobs(app: Application, settings: Settings, engine: AsyncEngine) -> 
     async def purge(context: ContextTypes.DEFAULT_TYPE) -> None:
         try:
             async with session_scope(engine) as session:
-                done = await retention.purge(session, chat_days=settings.retention_chat_days,
-                                             gaps_days=settings.retention_gaps_days,
-                                             closed_days=settings.retention_closed_days)
+                done = await retention.purge(
+                    session,
+                    chat_days=settings.retention_chat_days,
+                    gaps_days=settings.retention_gaps_days,
+                    closed_days=settings.retention_closed_days,
+                )
             log.info("retention purge: %s", done)
         except DB_ERRORS as exc:
             log.warning("retention purge skipped: database unavailable (%s)", type(exc).__name__)
@@ -251,9 +274,13 @@ def schedule_jobs(app: Application, settings: Settings, engine: AsyncEngine) -> 
     async def post_init(application: Application) -> None:
         await application.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
         application.bot_data["dispatcher"] = Dispatcher(
-            engine, TelegramSender(application.bot), tz=settings.tz, batch=settings.dispatch_batch,
+            engine,
+            TelegramSender(application.bot),
+            tz=settings.tz,
+            batch=settings.dispatch_batch,
             limiter=RateLimiter() if settings.dispatch_rate_limit else None,
-            lease=dt.timedelta(seconds=settings.dispatch_lease))
+            lease=dt.timedelta(seconds=settings.dispatch_lease),
+        )
         jobs = application.job_queue
         if jobs is not None:  # job names are fixed, so a restart never schedules a job twice
             for job in jobs.get_jobs_by_name("outbox") + jobs.get_jobs_by_name("retention"):
@@ -286,11 +313,15 @@ def run_bot(settings: Settings, *, webhook: bool = False, workers: int | None = 
 
     setup_logging(settings.log_level)
     if not settings.telegram_bot_token:
-        raise SystemExit("error: TELEGRAM_BOT_TOKEN is not set; put the token from @BotFather in .env "
-                         "(or use `tthc-bot chat` to try the bot in the terminal)")
+        raise SystemExit(
+            "error: TELEGRAM_BOT_TOKEN is not set; put the token from @BotFather in .env "
+            "(or use `tthc-bot chat` to try the bot in the terminal)"
+        )
     if settings.uses_dev_secret:
-        log.warning("SECRET_KEY is not set: using the development secret; set a long random SECRET_KEY in .env "
-                    "before serving citizens (it protects phone numbers and buttons)")
+        log.warning(
+            "SECRET_KEY is not set: using the development secret; set a long random SECRET_KEY in .env "
+            "before serving citizens (it protects phone numbers and buttons)"
+        )
     if webhook and (not settings.webhook_url or not settings.webhook_secret):
         raise SystemExit("error: WEBHOOK_URL and WEBHOOK_SECRET must be set for --webhook")
     use_uvloop()
@@ -301,14 +332,22 @@ def run_bot(settings: Settings, *, webhook: bool = False, workers: int | None = 
         if not webhook:
             app.run_polling(allowed_updates=ALLOWED_UPDATES)
             return
-        app.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port, url_path="telegram",
-                        webhook_url=f"{settings.webhook_url.rstrip('/')}/telegram",  # type: ignore[union-attr]
-                        secret_token=settings.webhook_secret.get_secret_value(),  # type: ignore[union-attr]
-                        allowed_updates=ALLOWED_UPDATES)
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path="telegram",
+            webhook_url=f"{settings.webhook_url.rstrip('/')}/telegram",  # type: ignore[union-attr]
+            secret_token=settings.webhook_secret.get_secret_value(),  # type: ignore[union-attr]
+            allowed_updates=ALLOWED_UPDATES,
+        )
     except (InvalidToken, NetworkError) as exc:  # only at start-up: once running, PTB retries network errors itself
         asyncio.run(app.bot.close_transports())  # type: ignore[attr-defined]
         if isinstance(exc, InvalidToken):
-            raise SystemExit(f"error: TELEGRAM_BOT_TOKEN was refused by the Bot API at {settings.telegram_api_url}; "
-                             "check the token from @BotFather") from None
-        raise SystemExit(f"error: cannot reach the Bot API at {settings.telegram_api_url} ({exc.message}); "
-                         "check TELEGRAM_API_URL and the network") from None
+            raise SystemExit(
+                f"error: TELEGRAM_BOT_TOKEN was refused by the Bot API at {settings.telegram_api_url}; "
+                "check the token from @BotFather"
+            ) from None
+        raise SystemExit(
+            f"error: cannot reach the Bot API at {settings.telegram_api_url} ({exc.message}); "
+            "check TELEGRAM_API_URL and the network"
+        ) from None

@@ -14,6 +14,7 @@ it closes the sockets; each worker answers what it already has, then exits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -27,10 +28,10 @@ from dataclasses import dataclass
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.storage.db import make_engine
 from bot.privacy.logs import setup_logging
 from bot.services import build_services
 from bot.settings import Settings
+from bot.storage.db import make_engine
 from handlers.telegram import answer_updates, freeze_startup_objects, new_application, schedule_jobs, use_uvloop
 from knowledge.loader import require_knowledge
 
@@ -41,8 +42,11 @@ STOP_TIMEOUT = 30.0  # seconds a worker gets to answer what it has after the fro
 
 def route(update: Update, workers: int) -> int:
     """The worker for an update: by chat (or, for a button on an inline message, by user)."""
-    key = update.effective_chat.id if update.effective_chat else (
-        update.effective_user.id if update.effective_user else 0)
+    key = (
+        update.effective_chat.id
+        if update.effective_chat
+        else (update.effective_user.id if update.effective_user else 0)
+    )
     return key % workers
 
 
@@ -69,8 +73,9 @@ class Front:
     async def _spawn(self, i: int) -> _Worker:
         mine, theirs = socket.socketpair()
         with theirs:
-            proc = subprocess.Popen([sys.executable, "-m", "cli.main", "worker", "--fd", str(theirs.fileno())],
-                                    pass_fds=[theirs.fileno()])
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "cli.main", "worker", "--fd", str(theirs.fileno())], pass_fds=[theirs.fileno()]
+            )
         _, writer = await asyncio.open_unix_connection(sock=mine)
         worker = _Worker(i, proc, writer)
         self.workers[i] = worker
@@ -114,10 +119,8 @@ class Front:
 
     async def _retire(self, worker: _Worker) -> None:
         worker.writer.close()
-        try:
+        with contextlib.suppress(TimeoutError, OSError):
             await asyncio.wait_for(worker.writer.wait_closed(), 5)
-        except (OSError, asyncio.TimeoutError):
-            pass
 
     async def stop(self) -> None:
         """Close every socket (end of input for the workers), then wait for them to finish."""

@@ -31,8 +31,13 @@ def read_questions(path: Path, split: str | None = None) -> list[Row]:
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
         rows = [
-            Row(r["expect"].strip(), (r.get("facet") or "").strip() or None, (r.get("style") or "").strip(),
-                r["q"], (r.get("split") or "").strip())
+            Row(
+                r["expect"].strip(),
+                (r.get("facet") or "").strip() or None,
+                (r.get("style") or "").strip(),
+                r["q"],
+                (r.get("split") or "").strip(),
+            )
             for r in reader
             if r.get("expect") and not r["expect"].startswith("#")
         ]

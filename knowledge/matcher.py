@@ -18,19 +18,29 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from itertools import accumulate
 from dataclasses import asdict, dataclass, field
+from itertools import accumulate
 
 import bm25s
 import numpy as np
 from rapidfuzz import fuzz, process
-
-from knowledge.codes import find_code
 from rapidfuzz.distance import OSA
 
+from knowledge.codes import find_code
 from knowledge.lexicon import (
-    ABBREVIATIONS, CASE_PAST, COUNTRIES, FOREIGN_PERSON, FOREIGN_PLACE, CASE_SUBMITTED, CASE_WAITING, FACET_CUES, FACET_ORDER, FILLERS, INTENT_CUES,
-    OUT_OF_SCOPE_TOPICS, WEAK_CUES,
+    ABBREVIATIONS,
+    CASE_PAST,
+    CASE_SUBMITTED,
+    CASE_WAITING,
+    COUNTRIES,
+    FACET_CUES,
+    FACET_ORDER,
+    FILLERS,
+    FOREIGN_PERSON,
+    FOREIGN_PLACE,
+    INTENT_CUES,
+    OUT_OF_SCOPE_TOPICS,
+    WEAK_CUES,
 )
 from knowledge.schema import Procedure
 from knowledge.text import clean, fold
@@ -111,8 +121,19 @@ def expand(tokens: Sequence[str]) -> list[str]:
     return out
 
 
-_ONSETS = [("ch", "tr"), ("tr", "ch"), ("s", "x"), ("x", "s"), ("d", "gi"), ("gi", "d"), ("r", "d"), ("d", "r"),
-           ("gi", "r"), ("l", "n"), ("n", "l")]
+_ONSETS = [
+    ("ch", "tr"),
+    ("tr", "ch"),
+    ("s", "x"),
+    ("x", "s"),
+    ("d", "gi"),
+    ("gi", "d"),
+    ("r", "d"),
+    ("d", "r"),
+    ("gi", "r"),
+    ("l", "n"),
+    ("n", "l"),
+]
 _CODAS = [("m", "n"), ("n", "m"), ("ng", "n"), ("n", "ng"), ("c", "t"), ("t", "c"), ("nh", "n"), ("ch", "t")]
 
 
@@ -120,8 +141,12 @@ def confusions(syllable: str) -> list[str]:
     """Common Vietnamese spelling confusions of one folded syllable ('chu' -> 'tru', 'hom' -> 'hon')."""
     out = []
     for a, b in _ONSETS:
-        if syllable.startswith(a) and not (a == "n" and syllable.startswith(("ng", "nh"))) and not (a == "d" and syllable.startswith("di")):
-            out.append(b + syllable[len(a):])
+        if (
+            syllable.startswith(a)
+            and not (a == "n" and syllable.startswith(("ng", "nh")))
+            and not (a == "d" and syllable.startswith("di"))
+        ):
+            out.append(b + syllable[len(a) :])
     for a, b in _CODAS:
         if syllable.endswith(a) and not (a == "n" and syllable.endswith(("ng", "nh"))):
             out.append(syllable[: -len(a)] + b)
@@ -165,7 +190,8 @@ def untelex(tok: str) -> str:
 _DOCUMENTS_QUESTION = re.compile(
     r" (?:(?:can|phai|mang|chuan bi|nop|xin) )?(?:(?:nhung|cac) )?giay to (?:gi|nao|the nao)(?= )"
     r"| ho so (?:gom|can|co) (?:(?:nhung|cac) )?(?:gi|giay to gi|nhung gi)(?= )"
-    r"| (?:(?:can|phai|co) )?(?:(?:nhung|cac) )?(?:du )?dieu kien(?: (?:gi|nao|the nao|ra sao|la gi|de|duoc))?(?= )")
+    r"| (?:(?:can|phai|co) )?(?:(?:nhung|cac) )?(?:du )?dieu kien(?: (?:gi|nao|the nao|ra sao|la gi|de|duoc))?(?= )"
+)
 
 
 def without_documents_question(raw: list[str], fixed: list[str]) -> list[str]:
@@ -190,7 +216,7 @@ def padded(tokens: Sequence[str]) -> str:
 def grams(tokens: Sequence[str]) -> list[str]:
     """Syllables that carry meaning, plus every syllable bigram."""
     uni = [t for t in tokens if t not in _FILLERS]
-    bi = [f"{a}_{b}" for a, b in zip(tokens, tokens[1:]) if not (a in _FILLERS and b in _FILLERS)]
+    bi = [f"{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False) if not (a in _FILLERS and b in _FILLERS)]
     return uni + bi
 
 
@@ -340,7 +366,12 @@ class Matcher:
     # --- the public entry point ---------------------------------------------------------
 
     def understand(
-        self, text: str, *, confident_score: float = 0.7, margin: float = 0.1, floor: float = 0.6,
+        self,
+        text: str,
+        *,
+        confident_score: float = 0.7,
+        margin: float = 0.1,
+        floor: float = 0.6,
         strong: float = 0.85,
     ) -> Understanding:
         """Intent, facet and ranked procedures for one question."""

@@ -38,7 +38,7 @@ class Online(Strict):
     notes: str | None = None
 
     @model_validator(mode="after")
-    def _full_needs_available(self) -> "Online":
+    def _full_needs_available(self) -> Online:
         if self.full and not self.available:
             raise ValueError("full=true requires available=true")
         return self
@@ -67,7 +67,7 @@ class ProcessingTime(Strict):
     text: str = Field(min_length=3, description="The human text, e.g. 'Ngay trong ngày tiếp nhận'")
 
     @model_validator(mode="after")
-    def _range(self) -> "ProcessingTime":
+    def _range(self) -> ProcessingTime:
         if self.max_value is not None and self.value is not None and self.max_value < self.value:
             raise ValueError("max_value must be >= value")
         return self

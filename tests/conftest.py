@@ -15,9 +15,9 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import bot.storage.models  # noqa: F401
+from bot.settings import Settings
 from bot.storage.db import make_engine
 from bot.storage.migrate import upgrade
-from bot.settings import Settings
 from knowledge.loader import KnowledgeBase, require_knowledge
 from knowledge.matcher import Matcher
 
@@ -48,7 +48,10 @@ def matcher(kb: KnowledgeBase) -> Matcher:
 
 def _pg_conninfo(url: str) -> str:
     u = make_url(url)
-    return f"host={u.host or '127.0.0.1'} port={u.port or 5432} user={u.username or 'postgres'} dbname={u.database or 'postgres'}"
+    return (
+        f"host={u.host or '127.0.0.1'} port={u.port or 5432} "
+        f"user={u.username or 'postgres'} dbname={u.database or 'postgres'}"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -69,11 +72,15 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
             with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True, connect_timeout=5) as conn:
                 conn.execute(sql)
         except psycopg.OperationalError as exc:
-            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({exc}); start it or run with --db=sqlite",
-                        pytrace=False)
+            pytest.fail(
+                f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({exc}); start it or run with --db=sqlite",
+                pytrace=False,
+            )
 
     admin(f'CREATE DATABASE "{name}"')
-    url = make_url(PG_ADMIN_URL).set(database=name, drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    url = (
+        make_url(PG_ADMIN_URL).set(database=name, drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    )
     try:
         upgrade(Settings(), url=url)
         yield url

@@ -39,19 +39,55 @@ MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
 MAX_CALLBACK_ANSWER = 200
 REGISTERED = object()  # `secret_token_override` default: send the secret the bot registered
-DEFAULT_UPDATE_TYPES = frozenset({
-    "message", "edited_message", "channel_post", "edited_channel_post", "business_connection",
-    "business_message", "edited_business_message", "deleted_business_messages", "inline_query",
-    "chosen_inline_result", "callback_query", "shipping_query", "pre_checkout_query", "purchased_paid_media",
-    "poll", "poll_answer", "my_chat_member", "chat_join_request", "chat_boost", "removed_chat_boost",
-})  # what Telegram sends when allowed_updates is not given (no chat_member, message_reaction*)
+DEFAULT_UPDATE_TYPES = frozenset(
+    {
+        "message",
+        "edited_message",
+        "channel_post",
+        "edited_channel_post",
+        "business_connection",
+        "business_message",
+        "edited_business_message",
+        "deleted_business_messages",
+        "inline_query",
+        "chosen_inline_result",
+        "callback_query",
+        "shipping_query",
+        "pre_checkout_query",
+        "purchased_paid_media",
+        "poll",
+        "poll_answer",
+        "my_chat_member",
+        "chat_join_request",
+        "chat_boost",
+        "removed_chat_boost",
+    }
+)  # what Telegram sends when allowed_updates is not given (no chat_member, message_reaction*)
 
 # Form-encoded parameters that PTB sends as plain strings; every other value is JSON-encoded.
-STRING_PARAMS = frozenset({
-    "text", "parse_mode", "callback_query_id", "url", "secret_token", "ip_address", "action", "language_code",
-    "caption", "inline_message_id", "description", "short_description", "name", "title", "emoji", "query",
-    "business_connection_id", "message_effect_id", "certificate",
-})
+STRING_PARAMS = frozenset(
+    {
+        "text",
+        "parse_mode",
+        "callback_query_id",
+        "url",
+        "secret_token",
+        "ip_address",
+        "action",
+        "language_code",
+        "caption",
+        "inline_message_id",
+        "description",
+        "short_description",
+        "name",
+        "title",
+        "emoji",
+        "query",
+        "business_connection_id",
+        "message_effect_id",
+        "certificate",
+    }
+)
 
 
 def free_port() -> int:
@@ -82,12 +118,26 @@ def bad_request(description: str) -> ApiError:
 
 # --- Telegram HTML -----------------------------------------------------------------------------
 
-_HTML_TOKEN = re.compile(r"<(/?)([a-zA-Z][\w-]*)((?:\s+[\w-]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+))?)*)\s*>|<|&(#\d+|#[xX][0-9a-fA-F]+|lt|gt|amp|quot);")
+_HTML_TOKEN = re.compile(
+    r"<(/?)([a-zA-Z][\w-]*)((?:\s+[\w-]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+))?)*)\s*>|<|&(#\d+|#[xX][0-9a-fA-F]+|lt|gt|amp|quot);"
+)
 _ATTR = re.compile(r"([\w-]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+)))?")
 _TAG_TYPES = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline", "ins": "underline",
-    "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough", "tg-spoiler": "spoiler",
-    "span": "spoiler", "a": "text_link", "code": "code", "pre": "pre", "blockquote": "blockquote",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+    "a": "text_link",
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
     "tg-emoji": "custom_emoji",
 }
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
@@ -130,7 +180,7 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
                 i += 1
             continue
         if not m or not m.group(2):
-            raise fail("unexpected end of name token" if text[i:i + 2] in ("<", "< ") else "unsupported start tag", i)
+            raise fail("unexpected end of name token" if text[i : i + 2] in ("<", "< ") else "unsupported start tag", i)
         closing, name, attrs = m.group(1), m.group(2).lower(), m.group(3)
         if name not in _TAG_TYPES:
             raise fail(f'unsupported {"end" if closing else "start"} tag "{name}"', i)
@@ -143,8 +193,10 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
             if extra is not None and pos16 > start:
                 entities.append({"offset": start, "length": pos16 - start, **extra})
         else:
-            values = {a.group(1).lower(): html.unescape(a.group(2) or a.group(3) or a.group(4) or "")
-                      for a in _ATTR.finditer(attrs)}
+            values = {
+                a.group(1).lower(): html.unescape(a.group(2) or a.group(3) or a.group(4) or "")
+                for a in _ATTR.finditer(attrs)
+            }
             extra = {"type": _TAG_TYPES[name]}
             if name == "a":
                 if not values.get("href"):
@@ -155,7 +207,7 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
             elif name == "code" and stack and stack[-1][0] == "pre":
                 lang = values.get("class", "")
                 if lang.startswith("language-") and stack[-1][2] is not None:
-                    stack[-1][2]["language"] = lang[len("language-"):]
+                    stack[-1][2]["language"] = lang[len("language-") :]
                 extra = None  # <pre><code class="language-x"> is one pre entity
             elif name == "blockquote" and "expandable" in values:
                 extra = {"type": "expandable_blockquote"}
@@ -170,6 +222,7 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
 
 
 # --- records -----------------------------------------------------------------------------------
+
 
 @dataclass
 class Call:
@@ -295,8 +348,11 @@ class FakeTelegram:
                 if fault.delay:
                     await asyncio.sleep(fault.delay)
                 if fault.status:
-                    raise ApiError(fault.status, fault.description,
-                                   {"retry_after": fault.retry_after} if fault.retry_after is not None else None)
+                    raise ApiError(
+                        fault.status,
+                        fault.description,
+                        {"retry_after": fault.retry_after} if fault.retry_after is not None else None,
+                    )
             handler = getattr(self, f"_m_{method.lower()}", None)
             if handler is None:
                 raise bad_request(f"method {method!r} is not implemented by the fake server")
@@ -343,29 +399,49 @@ class FakeTelegram:
 
     # --- fault injection ---------------------------------------------------------------------------
 
-    def fail_next(self, method: str, status: int = 500, *, retry_after: int | None = None,
-                  description: str | None = None, times: int = 1, delay: float = 0.0) -> None:
+    def fail_next(
+        self,
+        method: str,
+        status: int = 500,
+        *,
+        retry_after: int | None = None,
+        description: str | None = None,
+        times: int = 1,
+        delay: float = 0.0,
+    ) -> None:
         """The next `times` calls of `method` fail with `status` (0: only `delay`, then the normal answer)."""
         default = {
-            400: "Bad Request: injected failure", 403: "Forbidden: bot was blocked by the user",
-            429: f"Too Many Requests: retry after {retry_after or 1}", 500: "Internal Server Error",
+            400: "Bad Request: injected failure",
+            403: "Forbidden: bot was blocked by the user",
+            429: f"Too Many Requests: retry after {retry_after or 1}",
+            500: "Internal Server Error",
             502: "Bad Gateway",
         }
         if status == 429 and retry_after is None:
             retry_after = 1
-        self.faults.append(Fault(method, status, description or default.get(status, "Injected failure"),
-                                 retry_after, delay, times))
+        self.faults.append(
+            Fault(method, status, description or default.get(status, "Injected failure"), retry_after, delay, times)
+        )
 
     # --- Bot API methods ---------------------------------------------------------------------------
 
     async def _m_getme(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {**self.bot_user, "can_join_groups": True, "can_read_all_group_messages": False,
-                "supports_inline_queries": False, "can_connect_to_business": False, "has_main_web_app": False}
+        return {
+            **self.bot_user,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
 
     async def _m_getupdates(self, p: dict[str, Any]) -> list[dict[str, Any]]:
         if self.webhook.get("url"):
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
-                                "use deleteWebhook to delete the webhook first")
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset, limit, timeout = int(p.get("offset") or 0), int(p.get("limit") or 100), float(p.get("timeout") or 0)
         if not 1 <= limit <= 100:
             limit = 100
@@ -389,16 +465,21 @@ class FakeTelegram:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(event.wait(), left)
             if generation != self._poll_generation:
-                raise ApiError(409, "Conflict: terminated by other getUpdates request; "
-                                    "make sure that only one bot instance is running")
+                raise ApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+                )
 
     async def _m_setwebhook(self, p: dict[str, Any]) -> bool:
         if not p.get("url"):
             return await self._m_deletewebhook(p)
         if p.get("drop_pending_updates"):
             self._pending.clear()
-        self.webhook = {"url": p["url"], "secret_token": p.get("secret_token"),
-                        "max_connections": p.get("max_connections", 40)}
+        self.webhook = {
+            "url": p["url"],
+            "secret_token": p.get("secret_token"),
+            "max_connections": p.get("max_connections", 40),
+        }
         if p.get("allowed_updates") is not None:
             self._allowed = frozenset(p["allowed_updates"]) or DEFAULT_UPDATE_TYPES
         if self._pending:
@@ -412,23 +493,36 @@ class FakeTelegram:
         return True
 
     async def _m_getwebhookinfo(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
-                "pending_update_count": len(self._pending), "max_connections": self.webhook.get("max_connections", 40)}
+        return {
+            "url": self.webhook.get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._pending),
+            "max_connections": self.webhook.get("max_connections", 40),
+        }
 
     async def _m_setmycommands(self, p: dict[str, Any]) -> bool:
         commands = p.get("commands") or []
         for c in commands:
-            if not re.fullmatch(r"[a-z0-9_]{1,32}", c.get("command", "")) or not 1 <= len(c.get("description", "")) <= 256:
+            if (
+                not re.fullmatch(r"[a-z0-9_]{1,32}", c.get("command", ""))
+                or not 1 <= len(c.get("description", "")) <= 256
+            ):
                 raise bad_request("BOT_COMMAND_INVALID")
-        self.commands[(json.dumps(p.get("scope") or {"type": "default"}, sort_keys=True), p.get("language_code", ""))] = commands
+        self.commands[
+            (json.dumps(p.get("scope") or {"type": "default"}, sort_keys=True), p.get("language_code", ""))
+        ] = commands
         return True
 
     async def _m_deletemycommands(self, p: dict[str, Any]) -> bool:
-        self.commands.pop((json.dumps(p.get("scope") or {"type": "default"}, sort_keys=True), p.get("language_code", "")), None)
+        self.commands.pop(
+            (json.dumps(p.get("scope") or {"type": "default"}, sort_keys=True), p.get("language_code", "")), None
+        )
         return True
 
     async def _m_getmycommands(self, p: dict[str, Any]) -> list[dict[str, str]]:
-        return self.commands.get((json.dumps(p.get("scope") or {"type": "default"}, sort_keys=True), p.get("language_code", "")), [])
+        return self.commands.get(
+            (json.dumps(p.get("scope") or {"type": "default"}, sort_keys=True), p.get("language_code", "")), []
+        )
 
     async def _m_sendchataction(self, p: dict[str, Any]) -> bool:
         self._chat(p)
@@ -437,8 +531,13 @@ class FakeTelegram:
     async def _m_sendmessage(self, p: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(p)
         text, entities = self._text(p)
-        msg: dict[str, Any] = {"message_id": next(self._ids), "from": self.bot_user, "chat": chat,
-                               "date": int(time.time()), "text": text}
+        msg: dict[str, Any] = {
+            "message_id": next(self._ids),
+            "from": self.bot_user,
+            "chat": chat,
+            "date": int(time.time()),
+            "text": text,
+        }
         if entities:
             msg["entities"] = entities
         markup = self._markup(p.get("reply_markup"))
@@ -453,16 +552,20 @@ class FakeTelegram:
         text, entities = self._text(p)
         markup = self._markup(p.get("reply_markup"))
         if text == msg["text"] and entities == msg.get("entities", []) and markup == msg.get("reply_markup"):
-            raise bad_request("message is not modified: specified new message content and reply markup are "
-                              "exactly the same as a current content and reply markup of the message")
+            raise bad_request(
+                "message is not modified: specified new message content and reply markup are "
+                "exactly the same as a current content and reply markup of the message"
+            )
         return self._edit(msg, text=text, entities=entities, reply_markup=markup)
 
     async def _m_editmessagereplymarkup(self, p: dict[str, Any]) -> dict[str, Any]:
         msg = self._editable(p)
         markup = self._markup(p.get("reply_markup"))
         if markup == msg.get("reply_markup"):
-            raise bad_request("message is not modified: specified new message content and reply markup are "
-                              "exactly the same as a current content and reply markup of the message")
+            raise bad_request(
+                "message is not modified: specified new message content and reply markup are "
+                "exactly the same as a current content and reply markup of the message"
+            )
         return self._edit(msg, reply_markup=markup)
 
     async def _m_deletemessage(self, p: dict[str, Any]) -> bool:
@@ -523,8 +626,21 @@ class FakeTelegram:
             for button in row:
                 if not button.get("text"):
                     raise bad_request("text buttons are unallowed in the inline keyboard")
-                kinds = [k for k in ("callback_data", "url", "switch_inline_query", "web_app", "login_url", "pay",
-                                     "copy_text", "callback_game", "switch_inline_query_current_chat") if k in button]
+                kinds = [
+                    k
+                    for k in (
+                        "callback_data",
+                        "url",
+                        "switch_inline_query",
+                        "web_app",
+                        "login_url",
+                        "pay",
+                        "copy_text",
+                        "callback_game",
+                        "switch_inline_query_current_chat",
+                    )
+                    if k in button
+                ]
                 if len(kinds) != 1:
                     raise bad_request("can't parse inline keyboard button: exactly one optional field must be used")
                 data = button.get("callback_data")
@@ -558,7 +674,12 @@ class FakeTelegram:
     # --- user side -----------------------------------------------------------------------------------
 
     def user(self, user_id: int, first_name: str | None = None) -> dict[str, Any]:
-        return {"id": user_id, "is_bot": False, "first_name": first_name or f"Công dân {user_id}", "language_code": "vi"}
+        return {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": first_name or f"Công dân {user_id}",
+            "language_code": "vi",
+        }
 
     def chat(self, chat_id: int, user_id: int, chat_type: str = "private") -> dict[str, Any]:
         if chat_id not in self.chats:
@@ -569,8 +690,13 @@ class FakeTelegram:
         return self.chats[chat_id]
 
     def _user_message(self, chat_id: int, user_id: int, chat_type: str, **fields: Any) -> dict[str, Any]:
-        msg = {"message_id": next(self._ids), "from": self.user(user_id), "chat": self.chat(chat_id, user_id, chat_type),
-               "date": int(time.time()), **fields}
+        msg = {
+            "message_id": next(self._ids),
+            "from": self.user(user_id),
+            "chat": self.chat(chat_id, user_id, chat_type),
+            "date": int(time.time()),
+            **fields,
+        }
         self.messages.setdefault(chat_id, {})[msg["message_id"]] = msg
         return msg
 
@@ -591,7 +717,11 @@ class FakeTelegram:
             while self._pending and self.webhook.get("url") and self._client:
                 update = self._pending.pop(0)
                 headers = {}
-                secret = self.webhook.get("secret_token") if self.secret_token_override is REGISTERED else self.secret_token_override
+                secret = (
+                    self.webhook.get("secret_token")
+                    if self.secret_token_override is REGISTERED
+                    else self.secret_token_override
+                )
                 if secret is not None:
                     headers["X-Telegram-Bot-Api-Secret-Token"] = secret
                 try:
@@ -601,12 +731,21 @@ class FakeTelegram:
                     self.deliveries.append(Delivery(update["update_id"], 0, repr(exc)))
                 self._wake()
 
-    async def send_text(self, chat_id: int, user_id: int, text: str, chat_type: str = "private",
-                        **fields: Any) -> dict[str, Any]:
+    async def send_text(
+        self, chat_id: int, user_id: int, text: str, chat_type: str = "private", **fields: Any
+    ) -> dict[str, Any]:
         return await self.send_update({"message": self._user_message(chat_id, user_id, chat_type, text=text, **fields)})
 
-    async def send_command(self, chat_id: int, user_id: int, command: str, args: str = "", chat_type: str = "private",
-                           *, mention: bool | str = False) -> dict[str, Any]:
+    async def send_command(
+        self,
+        chat_id: int,
+        user_id: int,
+        command: str,
+        args: str = "",
+        chat_type: str = "private",
+        *,
+        mention: bool | str = False,
+    ) -> dict[str, Any]:
         """`/command[@bot] args` with the bot_command entity Telegram adds (CommandHandler needs it)."""
         name = command.lstrip("/")
         if mention:
@@ -616,22 +755,43 @@ class FakeTelegram:
         return await self.send_text(chat_id, user_id, text, chat_type, entities=entities)
 
     async def send_sticker(self, chat_id: int, user_id: int, chat_type: str = "private") -> dict[str, Any]:
-        sticker = {"file_id": f"CAACAgI{next(self._ids)}", "file_unique_id": "AgADsticker", "width": 512, "height": 512,
-                   "is_animated": False, "is_video": False, "type": "regular", "emoji": "👍"}
+        sticker = {
+            "file_id": f"CAACAgI{next(self._ids)}",
+            "file_unique_id": "AgADsticker",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "type": "regular",
+            "emoji": "👍",
+        }
         return await self.send_update({"message": self._user_message(chat_id, user_id, chat_type, sticker=sticker)})
 
-    async def send_photo(self, chat_id: int, user_id: int, caption: str | None = None,
-                         chat_type: str = "private") -> dict[str, Any]:
-        photo = [{"file_id": f"AgACAgI{next(self._ids)}", "file_unique_id": f"AQAD{w}", "width": w, "height": w,
-                  "file_size": w * 40} for w in (90, 320, 800)]
+    async def send_photo(
+        self, chat_id: int, user_id: int, caption: str | None = None, chat_type: str = "private"
+    ) -> dict[str, Any]:
+        photo = [
+            {
+                "file_id": f"AgACAgI{next(self._ids)}",
+                "file_unique_id": f"AQAD{w}",
+                "width": w,
+                "height": w,
+                "file_size": w * 40,
+            }
+            for w in (90, 320, 800)
+        ]
         extra = {"caption": caption} if caption else {}
-        return await self.send_update({"message": self._user_message(chat_id, user_id, chat_type, photo=photo, **extra)})
+        return await self.send_update(
+            {"message": self._user_message(chat_id, user_id, chat_type, photo=photo, **extra)}
+        )
 
-    async def send_forwarded(self, chat_id: int, user_id: int, text: str, *, origin_user_id: int = 777,
-                             chat_type: str = "private") -> dict[str, Any]:
+    async def send_forwarded(
+        self, chat_id: int, user_id: int, text: str, *, origin_user_id: int = 777, chat_type: str = "private"
+    ) -> dict[str, Any]:
         origin = {"type": "user", "sender_user": self.user(origin_user_id), "date": int(time.time()) - 3600}
-        return await self.send_update({"message": self._user_message(chat_id, user_id, chat_type, text=text,
-                                                                     forward_origin=origin)})
+        return await self.send_update(
+            {"message": self._user_message(chat_id, user_id, chat_type, text=text, forward_origin=origin)}
+        )
 
     async def edit_text(self, chat_id: int, user_id: int, message_id: int, text: str) -> dict[str, Any]:
         """The user edits one of their messages: an edited_message update."""
@@ -643,13 +803,19 @@ class FakeTelegram:
         msg.pop("entities", None)
         return await self.send_update({"edited_message": msg})
 
-    async def press_button(self, chat_id: int, user_id: int, message: dict[str, Any] | int,
-                           callback_data: str) -> dict[str, Any]:
+    async def press_button(
+        self, chat_id: int, user_id: int, message: dict[str, Any] | int, callback_data: str
+    ) -> dict[str, Any]:
         """A callback_query for a button of a bot message (the data is not checked: forged presses are allowed)."""
         message_id = message if isinstance(message, int) else message["message_id"]
         current = self.messages[chat_id][message_id]
-        query = {"id": str(next(self._query_ids)), "from": self.user(user_id), "message": current,
-                 "chat_instance": f"-{abs(chat_id) * 7919 % 10**12}", "data": callback_data}
+        query = {
+            "id": str(next(self._query_ids)),
+            "from": self.user(user_id),
+            "message": current,
+            "chat_instance": f"-{abs(chat_id) * 7919 % 10**12}",
+            "data": callback_data,
+        }
         self.callback_queries[query["id"]] = query
         return await self.send_update({"callback_query": query})
 
@@ -682,11 +848,14 @@ class FakeTelegram:
 
     async def wait_for_bot_messages(self, chat_id: int, n: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
         """All of the bot's messages in the chat once there are at least `n`."""
-        await self.wait_until(lambda: len(self.bot_message_ids.get(chat_id, [])) >= n, timeout,
-                              f"{n} bot message(s) in chat {chat_id}")
+        await self.wait_until(
+            lambda: len(self.bot_message_ids.get(chat_id, [])) >= n, timeout, f"{n} bot message(s) in chat {chat_id}"
+        )
         return self.bot_messages(chat_id)
 
-    async def wait_for_call(self, method: str, where: Callable[[Call], bool] = lambda c: True, *, since: int = 0,
-                            timeout: float = 5.0) -> Call:
-        return await self.wait_until(lambda: next((c for c in self.calls_of(method, since) if where(c)), None),
-                                     timeout, f"a {method} call")
+    async def wait_for_call(
+        self, method: str, where: Callable[[Call], bool] = lambda c: True, *, since: int = 0, timeout: float = 5.0
+    ) -> Call:
+        return await self.wait_until(
+            lambda: next((c for c in self.calls_of(method, since) if where(c)), None), timeout, f"a {method} call"
+        )

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from knowledge.codes import display_code, normalize_code
-from bot.storage.models import Case, CaseEvent, utcnow
 from bot.privacy.hashing import phone_hmac, phone_last4
+from bot.storage.models import Case, CaseEvent, utcnow
+from knowledge.codes import display_code, normalize_code
 
 STATUSES: dict[str, str] = {
     "received": "Đã tiếp nhận",

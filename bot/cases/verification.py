@@ -13,8 +13,8 @@ from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cases.rules import get_case
-from bot.storage.models import Case, VerificationAttempt, utcnow
 from bot.privacy.hashing import same_secret
+from bot.storage.models import Case, VerificationAttempt, utcnow
 
 MAX_FAILURES = 5
 WINDOW = dt.timedelta(minutes=15)
@@ -26,7 +26,8 @@ def _code_key(code: str) -> str:
 
 async def _failures(session: AsyncSession, scope: str, key: str, now: dt.datetime) -> tuple[int, dt.datetime | None]:
     q = select(func.count(), func.min(VerificationAttempt.at)).where(
-        VerificationAttempt.scope == scope, VerificationAttempt.key == key,
+        VerificationAttempt.scope == scope,
+        VerificationAttempt.key == key,
         VerificationAttempt.success == False,  # noqa: E712
         VerificationAttempt.at >= now - WINDOW,
     )
@@ -34,7 +35,9 @@ async def _failures(session: AsyncSession, scope: str, key: str, now: dt.datetim
     return n, first
 
 
-async def blocked_until(session: AsyncSession, *, chat_id: int, code: str | None, now: dt.datetime | None = None) -> dt.datetime | None:
+async def blocked_until(
+    session: AsyncSession, *, chat_id: int, code: str | None, now: dt.datetime | None = None
+) -> dt.datetime | None:
     """When this chat (or this code) may try again, or None when it may try now."""
     now = now or utcnow()
     keys = [("chat", str(chat_id))] + ([("code", _code_key(code))] if code else [])
@@ -50,7 +53,9 @@ async def verify(session: AsyncSession, *, chat_id: int, code: str, answer: str,
     case = await get_case(session, code)
     expected = None
     if case is not None:
-        expected = case.phone_last4 if verify_by == "phone_last4" else (str(case.birth_year) if case.birth_year else None)
+        expected = (
+            case.phone_last4 if verify_by == "phone_last4" else (str(case.birth_year) if case.birth_year else None)
+        )
     ok = same_secret(answer.strip(), expected if expected is not None else "\x00" * 4)
     ok = ok and case is not None
     session.add(VerificationAttempt(scope="chat", key=str(chat_id), success=ok))

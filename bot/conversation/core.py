@@ -14,28 +14,26 @@ import uuid
 from dataclasses import replace
 
 from sqlalchemy import func, select
-
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.replies import cards
+from bot.cases import verification
+from bot.cases.rules import STATUSES
 from bot.conversation import state as chatstate
+from bot.conversation.flood import FloodGuard
+from bot.feedback import survey
 from bot.feedback import tickets as feedback
 from bot.insights import gaps
+from bot.notify import outbox, subscriptions
+from bot.privacy.erasure import erase_chat
+from bot.replies import cards
 from bot.replies import messages as m
-from bot.notify import outbox
-from bot.notify import subscriptions
-from bot.feedback import survey
-from bot.cases import verification
 from bot.replies.buttons import pack, proc_key, unpack
 from bot.replies.case_view import case_card, procedure_name
-from bot.cases.rules import STATUSES
 from bot.replies.dates import vn_date
-from bot.storage.db import DB_ERRORS, session_scope
-from bot.privacy.erasure import erase_chat
-from bot.conversation.flood import FloodGuard
 from bot.replies.events import Button, Event, Reply
-from bot.storage.models import Case
 from bot.services import Services
+from bot.storage.db import DB_ERRORS, session_scope
+from bot.storage.models import Case
 from knowledge.codes import decode_payload, find_code
 from knowledge.matcher import Understanding
 from knowledge.schema import Procedure
@@ -91,8 +89,13 @@ class Conversation:
         except Exception as exc:  # noqa: BLE001 — the citizen gets a line, the log gets the trace
             ref = uuid.uuid4().hex[:8]
             # the exception's message may quote what the citizen typed: log its type and stack only
-            log.error("error handling %s event (ref %s): %s\n%s", event.kind, ref, type(exc).__name__,
-                      "".join(traceback.format_tb(exc.__traceback__)))
+            log.error(
+                "error handling %s event (ref %s): %s\n%s",
+                event.kind,
+                ref,
+                type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )
             return [Reply(m.ERROR.format(ref=ref))]
 
     def _without_database(self, ev: Event) -> list[Reply]:
@@ -149,7 +152,9 @@ class Conversation:
         if cmd == "danhgia":
             return [await self._survey_start(session, ev, None)]
         if cmd == "xoadulieu":
-            return [Reply(m.ERASE_CONFIRM, [[self._btn(ev, m.ERASE_YES, "xd", "y"), self._btn(ev, m.ERASE_NO, "xd", "n")]])]
+            return [
+                Reply(m.ERASE_CONFIRM, [[self._btn(ev, m.ERASE_YES, "xd", "y"), self._btn(ev, m.ERASE_NO, "xd", "n")]])
+            ]
         if cmd in {"thongke", "khoangtrong"} and ev.user_id in self.s.settings.staff_user_ids:
             return [await (self._staff_stats(session) if cmd == "thongke" else self._staff_gaps(session))]
         return [Reply(m.UNKNOWN_COMMAND)]
@@ -211,8 +216,11 @@ class Conversation:
         procs = [self.s.kb.get(x.id) for x in u.matches]
         if u.confident:
             return [self._answer(ev, procs[0], u.facet)]  # type: ignore[arg-type]
-        rows = [[Button(short(p.name), pack(ev.chat_id, self.s.secret, "p", proc_key(p.id), u.facet or "documents"))]
-                for p in procs[:4] if p]
+        rows = [
+            [Button(short(p.name), pack(ev.chat_id, self.s.secret, "p", proc_key(p.id), u.facet or "documents"))]
+            for p in procs[:4]
+            if p
+        ]
         rows.append([Button(m.NONE_OF_THESE, pack(ev.chat_id, self.s.secret, "n"))])
         return [Reply(m.NOT_SURE, rows)]
 
@@ -244,15 +252,22 @@ class Conversation:
             return [await self._checklist(session, ev, proc, edit=True)]
         if action == "lf":
             return [self._fields(ev, edit=True)]
-        if action == "lv" and len(args) == 2 and args[0].isdigit() and args[1].isdigit() and int(args[0]) < len(self.fields):
+        if (
+            action == "lv"
+            and len(args) == 2
+            and args[0].isdigit()
+            and args[1].isdigit()
+            and int(args[0]) < len(self.fields)
+        ):
             return [self._field_page(ev, int(args[0]), int(args[1]))]
         if action == "m" and args:
             return await self._menu_action(session, ev, args[0])
         if action == "fo" and args and args[0].isdigit():
             return await self._follow(session, ev, int(args[0]))
         if action == "uf" and args and (args[0].isdigit() or args[0] == "all"):
-            n = await subscriptions.unfollow(session, chat_id=ev.chat_id,
-                                             case_id=None if args[0] == "all" else int(args[0]))
+            n = await subscriptions.unfollow(
+                session, chat_id=ev.chat_id, case_id=None if args[0] == "all" else int(args[0])
+            )
             return [Reply(m.UNFOLLOWED.format(n=n), edit=True)]
         if action == "gc" and args and args[0] in feedback.CATEGORIES:
             await self.states.save(session, ev.chat_id, {"await": "fb_text", "category": args[0]})
@@ -270,8 +285,17 @@ class Conversation:
                 return [Reply(m.ERASE_KEPT, edit=True)]
             done = await erase_chat(session, ev.chat_id)
             self.states.forget(ev.chat_id)
-            return [Reply(m.ERASE_DONE.format(follows=done.follows, checklists=done.checklists,
-                                              feedback=done.feedback_links, pending=done.pending_messages), edit=True)]
+            return [
+                Reply(
+                    m.ERASE_DONE.format(
+                        follows=done.follows,
+                        checklists=done.checklists,
+                        feedback=done.feedback_links,
+                        pending=done.pending_messages,
+                    ),
+                    edit=True,
+                )
+            ]
         if action == "sc":
             state = await self.states.load(session, ev.chat_id)
             if state.get("await") == "sv_comment":
@@ -294,12 +318,21 @@ class Conversation:
     async def _checklist(self, session: AsyncSession, ev: Event, proc: Procedure, *, edit: bool) -> Reply:
         checked = await chatstate.checklist(session, ev.chat_id, proc.id)
         key = proc_key(proc.id)
-        rows = [[Button(f"{'☑' if i in checked else '☐'} {short(d.name, 55)}", pack(ev.chat_id, self.s.secret, "ct", key, i))]
-                for i, d in enumerate(proc.documents)]
+        rows = [
+            [
+                Button(
+                    f"{'☑' if i in checked else '☐'} {short(d.name, 55)}", pack(ev.chat_id, self.s.secret, "ct", key, i)
+                )
+            ]
+            for i, d in enumerate(proc.documents)
+        ]
         missing = [d.name for i, d in enumerate(proc.documents) if i not in checked]
         total = len(proc.documents)
-        summary = (m.CHECKLIST_DONE.format(total=total) if not missing else
-                   m.CHECKLIST_MISSING.format(missing=len(missing), total=total, names=html.escape("; ".join(missing))))
+        summary = (
+            m.CHECKLIST_DONE.format(total=total)
+            if not missing
+            else m.CHECKLIST_MISSING.format(missing=len(missing), total=total, names=html.escape("; ".join(missing)))
+        )
         text = m.CHECKLIST_TITLE.format(name=html.escape(proc.name)) + "\n\n" + summary
         return Reply(text, rows, edit=edit)
 
@@ -314,8 +347,10 @@ class Conversation:
         procs = self.s.kb.in_field(field_name)
         pages = max(1, math.ceil(len(procs) / PAGE))
         page = min(max(page, 0), pages - 1)
-        rows = [[Button(short(p.name), pack(ev.chat_id, self.s.secret, "p", proc_key(p.id), "documents"))]
-                for p in procs[page * PAGE : (page + 1) * PAGE]]
+        rows = [
+            [Button(short(p.name), pack(ev.chat_id, self.s.secret, "p", proc_key(p.id), "documents"))]
+            for p in procs[page * PAGE : (page + 1) * PAGE]
+        ]
         nav = []
         if page > 0:
             nav.append(Button(m.PREV, pack(ev.chat_id, self.s.secret, "lv", field_idx, page - 1)))
@@ -337,14 +372,19 @@ class Conversation:
         if not code:
             state = await self.states.load(session, ev.chat_id)
             then = then or state.get("then")
-            await self.states.save(session, ev.chat_id, {"await": "code", "then": then, "verified": state.get("verified", [])})
+            await self.states.save(
+                session, ev.chat_id, {"await": "code", "then": then, "verified": state.get("verified", [])}
+            )
             return [Reply(m.BAD_CODE if text.strip() else m.ASK_CODE)]
         until = await verification.blocked_until(session, chat_id=ev.chat_id, code=code)
         if until:
             return [self._blocked(until)]
         state = await self.states.load(session, ev.chat_id)
-        await self.states.save(session, ev.chat_id, {"await": "verify", "code": code, "then": then or state.get("then"),
-                                                   "verified": state.get("verified", [])})
+        await self.states.save(
+            session,
+            ev.chat_id,
+            {"await": "verify", "code": code, "then": then or state.get("then"), "verified": state.get("verified", [])},
+        )
         return [Reply(m.ASK_VERIFY[self.s.settings.verify_by])]
 
     def _blocked(self, until) -> Reply:  # type: ignore[no-untyped-def]
@@ -357,8 +397,9 @@ class Conversation:
         if until:
             await self.states.save(session, ev.chat_id, {})
             return [self._blocked(until)]
-        case = await verification.verify(session, chat_id=ev.chat_id, code=code, answer=ev.text,
-                                         verify_by=self.s.settings.verify_by)
+        case = await verification.verify(
+            session, chat_id=ev.chat_id, code=code, answer=ev.text, verify_by=self.s.settings.verify_by
+        )
         verified = list(state.get("verified", []))
         if case is None:
             await self.states.save(session, ev.chat_id, {"verified": verified})
@@ -378,8 +419,9 @@ class Conversation:
         case = await session.get(Case, case_id)
         if case is None or case_id not in state.get("verified", []):
             return [Reply(m.NOT_VERIFIED)]
-        created = await subscriptions.follow(session, chat_id=ev.chat_id, case=case, kb=self.s.kb,
-                                             settings=self.s.settings)
+        created = await subscriptions.follow(
+            session, chat_id=ev.chat_id, case=case, kb=self.s.kb, settings=self.s.settings
+        )
         return [Reply("", toast=m.FOLLOWED_TOAST if created else m.ALREADY_FOLLOWED)]
 
     async def _my_cases(self, session: AsyncSession, ev: Event) -> Reply:
@@ -387,8 +429,10 @@ class Conversation:
         if not cases:
             return Reply(m.NO_FOLLOWS)
         lines = [m.MY_CASES] + [
-            f"• {html.escape(c.display_code)}: {html.escape(procedure_name(c, self.s.kb))} — <b>{STATUSES[c.status]}</b>"
-            for c in cases]
+            f"• {html.escape(c.display_code)}: {html.escape(procedure_name(c, self.s.kb))} "
+            f"— <b>{STATUSES[c.status]}</b>"
+            for c in cases
+        ]
         return Reply("\n".join(lines))
 
     async def _unfollow_menu(self, session: AsyncSession, ev: Event) -> Reply:
@@ -421,9 +465,12 @@ class Conversation:
             fb = await feedback.find(session, ev.args)
             if fb is None:
                 return [Reply(m.FEEDBACK_NOT_FOUND)]
-            text = m.FEEDBACK_STATE.format(no=html.escape(fb.tracking_no), category=feedback.CATEGORIES[fb.category],
-                                           date=vn_date(fb.created_at.astimezone(self.s.settings.tz).date()),
-                                           state=feedback.STATES.get(fb.status, fb.status))
+            text = m.FEEDBACK_STATE.format(
+                no=html.escape(fb.tracking_no),
+                category=feedback.CATEGORIES[fb.category],
+                date=vn_date(fb.created_at.astimezone(self.s.settings.tz).date()),
+                state=feedback.STATES.get(fb.status, fb.status),
+            )
             if fb.reply:
                 text += m.FEEDBACK_REPLY.format(reply=html.escape(fb.reply))
             return [Reply(text)]
@@ -431,8 +478,13 @@ class Conversation:
         return [Reply(m.FEEDBACK_PICK, rows)]
 
     async def _feedback_finish(self, session: AsyncSession, ev: Event, state: dict, code: str | None) -> Reply:
-        fb = await feedback.create(session, chat_id=ev.chat_id, category=state.get("category", "khac"),
-                                   text=state.get("text", ""), case_code=code)
+        fb = await feedback.create(
+            session,
+            chat_id=ev.chat_id,
+            category=state.get("category", "khac"),
+            text=state.get("text", ""),
+            case_code=code,
+        )
         await self.states.save(session, ev.chat_id, {"verified": state.get("verified", [])})
         return Reply(m.FEEDBACK_DONE.format(no=fb.tracking_no))
 

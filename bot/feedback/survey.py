@@ -17,10 +17,17 @@ CRITERIA = [
 KEYS = [k for k, _ in CRITERIA]
 
 
-async def save(session: AsyncSession, *, scores: dict[str, int], comment: str | None, case: Case | None) -> SurveyResponse:
+async def save(
+    session: AsyncSession, *, scores: dict[str, int], comment: str | None, case: Case | None
+) -> SurveyResponse:
     if set(scores) != set(KEYS) or not all(1 <= v <= 5 for v in scores.values()):
         raise ValueError("a survey needs a 1–5 score for each of the six criteria")
-    resp = SurveyResponse(procedure_id=case.procedure_id if case else None, agency=case.agency if case else None,
-                          case_id=case.id if case else None, scores=scores, comment=(comment or None))
+    resp = SurveyResponse(
+        procedure_id=case.procedure_id if case else None,
+        agency=case.agency if case else None,
+        case_id=case.id if case else None,
+        scores=scores,
+        comment=(comment or None),
+    )
     session.add(resp)
     return resp

@@ -24,13 +24,19 @@ def tracking_code(raw: str) -> str:
     return raw.strip().upper().replace(" ", "")
 
 
-async def create(session: AsyncSession, *, chat_id: int | None, category: str, text: str,
-                 case_code: str | None = None) -> Feedback:
+async def create(
+    session: AsyncSession, *, chat_id: int | None, category: str, text: str, case_code: str | None = None
+) -> Feedback:
     if category not in CATEGORIES:
         raise ValueError(f"unknown feedback category {category!r}")
     for _ in range(5):
-        fb = Feedback(tracking_no=f"GY-{secrets.token_hex(3).upper()}", chat_id=chat_id, category=category,
-                      text=text[:MAX_TEXT], case_code=case_code)
+        fb = Feedback(
+            tracking_no=f"GY-{secrets.token_hex(3).upper()}",
+            chat_id=chat_id,
+            category=category,
+            text=text[:MAX_TEXT],
+            case_code=case_code,
+        )
         try:
             async with session.begin_nested():
                 session.add(fb)

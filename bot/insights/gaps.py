@@ -97,9 +97,10 @@ class GapLog:
             async with session_scope(self.engine) as session:
                 session.add_all([UnansweredQuestion(**r) for r in rows])
         except DB_ERRORS as exc:
-            log.warning("%d unanswered question(s) not written yet: database unavailable (%s)", len(rows),
-                        type(exc).__name__)
-            self._rows = (rows + self._rows)[-self.limit:]
+            log.warning(
+                "%d unanswered question(s) not written yet: database unavailable (%s)", len(rows), type(exc).__name__
+            )
+            self._rows = (rows + self._rows)[-self.limit :]
             self._schedule()
 
 

@@ -25,18 +25,19 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cases.rules import CLOSED, STATUSES
+from bot.feedback.survey import CRITERIA
 from bot.feedback.tickets import STATES
 from bot.storage.models import Case, CaseEvent, Feedback, SurveyResponse, utcnow
-from bot.feedback.survey import CRITERIA
 from knowledge.loader import KnowledgeBase
 
 FINISHED = ("returned", "rejected")
 
 
-def _bounds(since: dt.date | None, until: dt.date | None, tz: ZoneInfo) -> tuple[dt.datetime | None, dt.datetime | None]:
-    start = dt.datetime.combine(since, dt.time(), tzinfo=tz).astimezone(dt.timezone.utc) if since else None
-    end = (dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tzinfo=tz).astimezone(dt.timezone.utc)
-           if until else None)
+def _bounds(
+    since: dt.date | None, until: dt.date | None, tz: ZoneInfo
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    start = dt.datetime.combine(since, dt.time(), tzinfo=tz).astimezone(dt.UTC) if since else None
+    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tzinfo=tz).astimezone(dt.UTC) if until else None
     return start, end
 
 
@@ -54,7 +55,7 @@ def _aware(value: Any) -> dt.datetime | None:
         return None
     if isinstance(value, str):  # SQLite through an aggregate, should the type be lost
         value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -71,9 +72,14 @@ class _Tally:
         self.on_time_original += on_time_original
 
     def as_dict(self) -> dict[str, Any]:
-        return {"finished": self.finished, "on_time": self.on_time, "late": self.finished - self.on_time,
-                "rate": _rate(self.on_time, self.finished), "on_time_original": self.on_time_original,
-                "rate_original": _rate(self.on_time_original, self.finished)}
+        return {
+            "finished": self.finished,
+            "on_time": self.on_time,
+            "late": self.finished - self.on_time,
+            "rate": _rate(self.on_time, self.finished),
+            "on_time_original": self.on_time_original,
+            "rate_original": _rate(self.on_time_original, self.finished),
+        }
 
 
 async def case_counts(session: AsyncSession, start: dt.datetime | None, end: dt.datetime | None) -> dict[str, Any]:
@@ -86,19 +92,38 @@ async def case_counts(session: AsyncSession, start: dt.datetime | None, end: dt.
     return {"total": total, "open": total - closed, "closed": closed, "by_status": by_status}
 
 
-async def on_time(session: AsyncSession, kb: KnowledgeBase, tz: ZoneInfo, start: dt.datetime | None,
-                  end: dt.datetime | None) -> dict[str, Any]:
-    ready = (select(CaseEvent.case_id, func.min(CaseEvent.at).label("ready_at"))
-             .where(CaseEvent.status == "ready_for_pickup").group_by(CaseEvent.case_id).subquery())
-    stmt = (select(Case.procedure_id, Case.agency, Case.status, Case.appointment_date, Case.new_appointment_date,
-                   Case.closed_at, ready.c.ready_at)
-            .outerjoin(ready, ready.c.case_id == Case.id)  # type: ignore[arg-type]
-            .where(Case.status.in_(FINISHED), Case.closed_at.is_not(None),  # type: ignore[attr-defined,union-attr]
-                   *_within(Case.closed_at, start, end)))
+async def on_time(
+    session: AsyncSession, kb: KnowledgeBase, tz: ZoneInfo, start: dt.datetime | None, end: dt.datetime | None
+) -> dict[str, Any]:
+    ready = (
+        select(CaseEvent.case_id, func.min(CaseEvent.at).label("ready_at"))
+        .where(CaseEvent.status == "ready_for_pickup")
+        .group_by(CaseEvent.case_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            Case.procedure_id,
+            Case.agency,
+            Case.status,
+            Case.appointment_date,
+            Case.new_appointment_date,
+            Case.closed_at,
+            ready.c.ready_at,
+        )
+        .outerjoin(ready, ready.c.case_id == Case.id)  # type: ignore[arg-type]
+        .where(
+            Case.status.in_(FINISHED),
+            Case.closed_at.is_not(None),  # type: ignore[attr-defined,union-attr]
+            *_within(Case.closed_at, start, end),
+        )
+    )
     overall = _Tally()
     per_procedure: dict[str, _Tally] = defaultdict(_Tally)
     per_agency: dict[str, _Tally] = defaultdict(_Tally)
-    for procedure_id, agency, status, appointment, new_appointment, closed_at, ready_at in (await session.exec(stmt)).all():
+    for procedure_id, agency, status, appointment, new_appointment, closed_at, ready_at in (
+        await session.exec(stmt)
+    ).all():
         done = _aware(ready_at) if status == "returned" and ready_at is not None else _aware(closed_at)
         assert done is not None
         day = done.astimezone(tz).date()
@@ -112,8 +137,9 @@ async def on_time(session: AsyncSession, kb: KnowledgeBase, tz: ZoneInfo, start:
 
     return {
         "overall": overall.as_dict(),
-        "by_procedure": [{"procedure_id": pid, "procedure_name": name(pid)} | t.as_dict()
-                         for pid, t in sorted(per_procedure.items())],
+        "by_procedure": [
+            {"procedure_id": pid, "procedure_name": name(pid)} | t.as_dict() for pid, t in sorted(per_procedure.items())
+        ],
         "by_agency": [{"agency": agency} | t.as_dict() for agency, t in sorted(per_agency.items())],
     }
 
@@ -133,23 +159,36 @@ async def satisfaction(session: AsyncSession, start: dt.datetime | None, end: dt
     return {
         "responses": len(rows),
         "overall_average": round(sum(sums.values()) / all_n, 2) if all_n else None,
-        "criteria": [{"key": key, "label": label, "responses": counts[key],
-                      "average": round(sums[key] / counts[key], 2) if counts[key] else None}
-                     for key, label in CRITERIA],
+        "criteria": [
+            {
+                "key": key,
+                "label": label,
+                "responses": counts[key],
+                "average": round(sums[key] / counts[key], 2) if counts[key] else None,
+            }
+            for key, label in CRITERIA
+        ],
     }
 
 
 async def feedback_counts(session: AsyncSession, start: dt.datetime | None, end: dt.datetime | None) -> dict[str, Any]:
-    stmt = (select(Feedback.status, func.count()).where(*_within(Feedback.created_at, start, end))
-            .group_by(Feedback.status))
+    stmt = (
+        select(Feedback.status, func.count()).where(*_within(Feedback.created_at, start, end)).group_by(Feedback.status)
+    )
     by_status = {s: 0 for s in STATES}
     for status, n in (await session.exec(stmt)).all():
         by_status[status] = by_status.get(status, 0) + n
     return {"total": sum(by_status.values()), "by_status": by_status}
 
 
-async def compute(session: AsyncSession, *, kb: KnowledgeBase, tz: ZoneInfo, since: dt.date | None = None,
-                  until: dt.date | None = None) -> dict[str, Any]:
+async def compute(
+    session: AsyncSession,
+    *,
+    kb: KnowledgeBase,
+    tz: ZoneInfo,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> dict[str, Any]:
     start, end = _bounds(since, until, tz)
     return {
         "generated_at": utcnow(),

@@ -65,7 +65,7 @@ class Stats:
     blocked: int = 0
     deferred: int = 0
 
-    def add(self, other: "Stats") -> None:
+    def add(self, other: Stats) -> None:
         for f in ("sent", "retried", "failed", "blocked", "deferred"):
             setattr(self, f, getattr(self, f) + getattr(other, f))
 
@@ -111,7 +111,7 @@ def in_quiet_hours(now: dt.datetime, tz: dt.tzinfo) -> bool:
 
 
 def backoff(attempts: int) -> float:
-    return float(min(600, 2 ** attempts))
+    return float(min(600, 2**attempts))
 
 
 class Item(NamedTuple):
@@ -133,9 +133,18 @@ class Outcome:
 
 
 class Dispatcher:
-    def __init__(self, engine: AsyncEngine, sender: Sender, *, tz: dt.tzinfo, batch: int = 100,
-                 limiter: RateLimiter | None = None, concurrency: int = 16, max_attempts: int = 8,
-                 lease: dt.timedelta = outbox.LEASE) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sender: Sender,
+        *,
+        tz: dt.tzinfo,
+        batch: int = 100,
+        limiter: RateLimiter | None = None,
+        concurrency: int = 16,
+        max_attempts: int = 8,
+        lease: dt.timedelta = outbox.LEASE,
+    ) -> None:
         self.engine, self.sender, self.tz = engine, sender, tz
         self.batch, self.limiter, self.concurrency, self.max_attempts = batch, limiter, concurrency, max_attempts
         self.lease = lease
@@ -147,8 +156,9 @@ class Dispatcher:
         if self.limiter is not None and self.limiter.paused():
             return Stats()  # Telegram asked for a pause (429): claim nothing until it is over
         async with session_scope(self.engine) as session:
-            rows = await outbox.claim(session, limit=self.batch, now=now,
-                                      urgent_only=in_quiet_hours(now, self.tz), lease=self.lease)
+            rows = await outbox.claim(
+                session, limit=self.batch, now=now, urgent_only=in_quiet_hours(now, self.tz), lease=self.lease
+            )
             claimed = [Item(r.id, r.chat_id, r.payload, r.attempts) for r in rows]  # type: ignore[arg-type]
             lease_until = rows[0].lease_until if rows else None
         if not claimed:
@@ -168,15 +178,24 @@ class Dispatcher:
             for item in claimed:
                 out = results[item.id]
                 if out.kind in ("retry", "defer"):
-                    await outbox.reschedule(session, item.id, due_at=out.due, error=out.error,  # type: ignore[arg-type]
-                                            attempts=out.attempts)
+                    await outbox.reschedule(
+                        session,
+                        item.id,
+                        due_at=out.due,
+                        error=out.error,  # type: ignore[arg-type]
+                        attempts=out.attempts,
+                    )
                 elif out.kind in ("blocked", "failed"):
-                    await outbox.mark_failed(session, item.id, error=out.error,
-                                             status="dropped" if out.kind == "blocked" else "failed")
+                    await outbox.mark_failed(
+                        session, item.id, error=out.error, status="dropped" if out.kind == "blocked" else "failed"
+                    )
             await outbox.release(session, released, lease_until=lease_until, due_at=now)  # type: ignore[arg-type]
             if blocked_chats:
-                await session.exec(update(Subscription).where(Subscription.chat_id.in_(blocked_chats))  # type: ignore[attr-defined]
-                                   .values(active=False))
+                await session.exec(
+                    update(Subscription)
+                    .where(Subscription.chat_id.in_(blocked_chats))  # type: ignore[attr-defined]
+                    .values(active=False)
+                )
         self.totals.add(stats)
         return stats
 
@@ -187,8 +206,9 @@ class Dispatcher:
             return Outcome("blocked", error="blocked: an earlier message to this chat was refused")
         return Outcome("defer", first.due, "waiting for an earlier message to this chat", item.attempts)
 
-    async def _send_by_chat(self, claimed: list[Item], now: dt.datetime, deadline: float,
-                            results: dict[int, Outcome]) -> None:
+    async def _send_by_chat(
+        self, claimed: list[Item], now: dt.datetime, deadline: float, results: dict[int, Outcome]
+    ) -> None:
         """No rate limits (tests, benchmarks): chats in parallel, each chat's messages one after another."""
         chats: dict[int, list[Item]] = {}
         for item in claimed:
@@ -210,8 +230,9 @@ class Dispatcher:
 
         await asyncio.gather(*(one_chat(items) for items in chats.values()))
 
-    async def _send_paced(self, claimed: list[Item], now: dt.datetime, deadline: float,
-                          results: dict[int, Outcome]) -> None:
+    async def _send_paced(
+        self, claimed: list[Item], now: dt.datetime, deadline: float, results: dict[int, Outcome]
+    ) -> None:
         """Telegram's limits: starts spaced by the limiter, several requests in flight at once (so the
         round-trip time does not cap the rate), never two at once to the same chat."""
         limiter = self.limiter
@@ -268,8 +289,14 @@ class Dispatcher:
                 if item.chat_id in floor and out.due < floor[item.chat_id]:
                     out.due = floor[item.chat_id]
                 floor[item.chat_id] = out.due
-            field_name = {"sent": "sent", "retry": "retried", "defer": "deferred", "release": "deferred",
-                          "blocked": "blocked", "failed": "failed"}[out.kind]
+            field_name = {
+                "sent": "sent",
+                "retry": "retried",
+                "defer": "deferred",
+                "release": "deferred",
+                "blocked": "blocked",
+                "failed": "failed",
+            }[out.kind]
             setattr(stats, field_name, getattr(stats, field_name) + 1)
         return stats
 
@@ -289,8 +316,9 @@ class Dispatcher:
             log.warning("send failed (%s), outbox row %s attempt %s", type(exc).__name__, item.id, item.attempts + 1)
             if item.attempts + 1 >= self.max_attempts:
                 return Outcome("failed", error=f"gave up: {type(exc).__name__}")
-            return Outcome("retry", now + dt.timedelta(seconds=backoff(item.attempts + 1)), type(exc).__name__,
-                           item.attempts + 1)
+            return Outcome(
+                "retry", now + dt.timedelta(seconds=backoff(item.attempts + 1)), type(exc).__name__, item.attempts + 1
+            )
 
     async def tick(self) -> Stats:
         """One scheduled round; a database outage is logged and waited out, never raised into the scheduler."""
@@ -309,6 +337,3 @@ class Dispatcher:
             if stats.sent + stats.retried + stats.failed + stats.blocked + stats.deferred == 0:
                 break
         return total
-
-
-

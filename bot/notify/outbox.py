@@ -23,15 +23,29 @@ LEASE = dt.timedelta(seconds=120)
 
 
 async def enqueue(
-    session: AsyncSession, *, dedupe_key: str, chat_id: int, kind: str, payload: dict[str, Any],
-    case_id: int | None = None, due_at: dt.datetime | None = None, urgent: bool = False,
+    session: AsyncSession,
+    *,
+    dedupe_key: str,
+    chat_id: int,
+    kind: str,
+    payload: dict[str, Any],
+    case_id: int | None = None,
+    due_at: dt.datetime | None = None,
+    urgent: bool = False,
 ) -> bool:
     """Queue one message; False when a message with this key already exists."""
     existing = (await session.exec(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key))).first()
     if existing is not None:
         return False
-    row = Outbox(dedupe_key=dedupe_key, chat_id=chat_id, kind=kind, payload=payload, case_id=case_id,
-                 due_at=due_at or utcnow(), urgent=urgent)
+    row = Outbox(
+        dedupe_key=dedupe_key,
+        chat_id=chat_id,
+        kind=kind,
+        payload=payload,
+        case_id=case_id,
+        due_at=due_at or utcnow(),
+        urgent=urgent,
+    )
     try:
         async with session.begin_nested():
             session.add(row)
@@ -40,8 +54,14 @@ async def enqueue(
     return True
 
 
-async def claim(session: AsyncSession, *, limit: int, now: dt.datetime | None = None,
-                urgent_only: bool = False, lease: dt.timedelta = LEASE) -> list[Outbox]:
+async def claim(
+    session: AsyncSession,
+    *,
+    limit: int,
+    now: dt.datetime | None = None,
+    urgent_only: bool = False,
+    lease: dt.timedelta = LEASE,
+) -> list[Outbox]:
     """Take up to `limit` due messages (pending, or sending with an expired lease) under a new lease.
     In quiet hours only urgent ones (what the citizen just asked for)."""
     now = now or utcnow()
@@ -49,8 +69,7 @@ async def claim(session: AsyncSession, *, limit: int, now: dt.datetime | None = 
     if urgent_only:
         stmt = stmt.where(Outbox.urgent == True)  # noqa: E712
     stmt = (
-        stmt
-        .where(or_(Outbox.status == "pending", (Outbox.status == "sending") & (Outbox.lease_until < now)))
+        stmt.where(or_(Outbox.status == "pending", (Outbox.status == "sending") & (Outbox.lease_until < now)))
         .order_by(Outbox.urgent.desc(), Outbox.due_at, Outbox.id)  # type: ignore[attr-defined]
         .limit(limit)
     )
@@ -58,34 +77,60 @@ async def claim(session: AsyncSession, *, limit: int, now: dt.datetime | None = 
         stmt = stmt.with_for_update(skip_locked=True)
     rows = list((await session.exec(stmt)).all())
     if rows:  # one UPDATE for the batch (the loaded rows are updated in place by the ORM)
-        await session.exec(update(Outbox).where(Outbox.id.in_([r.id for r in rows]))  # type: ignore[union-attr]
-                           .values(status="sending", lease_until=now + lease))
+        await session.exec(
+            update(Outbox)
+            .where(Outbox.id.in_([r.id for r in rows]))  # type: ignore[union-attr]
+            .values(status="sending", lease_until=now + lease)
+        )
     return rows
 
 
 async def mark_sent(session: AsyncSession, ids: list[int], now: dt.datetime | None = None) -> None:
     if ids:
-        await session.exec(update(Outbox).where(Outbox.id.in_(ids)).values(status="sent", sent_at=now or utcnow(),  # type: ignore[union-attr]
-                                                                             lease_until=None))
+        await session.exec(
+            update(Outbox)
+            .where(Outbox.id.in_(ids))
+            .values(
+                status="sent",
+                sent_at=now or utcnow(),  # type: ignore[union-attr]
+                lease_until=None,
+            )
+        )
 
 
 async def reschedule(session: AsyncSession, row_id: int, *, due_at: dt.datetime, error: str, attempts: int) -> None:
-    await session.exec(update(Outbox).where(Outbox.id == row_id).values(  # type: ignore[arg-type]
-        status="pending", due_at=due_at, last_error=error[:300], attempts=attempts, lease_until=None))
+    await session.exec(
+        update(Outbox)
+        .where(Outbox.id == row_id)
+        .values(  # type: ignore[arg-type]
+            status="pending", due_at=due_at, last_error=error[:300], attempts=attempts, lease_until=None
+        )
+    )
 
 
 async def release(session: AsyncSession, ids: list[int], *, lease_until: dt.datetime, due_at: dt.datetime) -> None:
     """Give back claimed rows that were not tried (no attempt counted), but only while they are still under
     this lease: once it has expired another process may have claimed them, and their state is its own."""
     if ids:
-        await session.exec(update(Outbox).where(Outbox.id.in_(ids), Outbox.status == "sending",  # type: ignore[union-attr]
-                                                Outbox.lease_until == lease_until)
-                           .values(status="pending", due_at=due_at, lease_until=None))
+        await session.exec(
+            update(Outbox)
+            .where(
+                Outbox.id.in_(ids),
+                Outbox.status == "sending",  # type: ignore[union-attr]
+                Outbox.lease_until == lease_until,
+            )
+            .values(status="pending", due_at=due_at, lease_until=None)
+        )
 
 
 async def mark_failed(session: AsyncSession, row_id: int, *, error: str, status: str = "failed") -> None:
-    await session.exec(update(Outbox).where(Outbox.id == row_id).values(  # type: ignore[arg-type]
-        status=status, last_error=error[:300], lease_until=None))
+    await session.exec(
+        update(Outbox)
+        .where(Outbox.id == row_id)
+        .values(  # type: ignore[arg-type]
+            status=status, last_error=error[:300], lease_until=None
+        )
+    )
 
 
 async def counts(session: AsyncSession) -> dict[str, int]:

@@ -5,16 +5,17 @@ from __future__ import annotations
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.storage.models import Case, Subscription, utcnow
 from bot.notify.compose import on_follow
 from bot.settings import Settings
+from bot.storage.models import Case, Subscription, utcnow
 from knowledge.loader import KnowledgeBase
 
 
 async def follow(session: AsyncSession, *, chat_id: int, case: Case, kb: KnowledgeBase, settings: Settings) -> bool:
     """Follow `case`; False when the chat already followed it (nothing is queued again)."""
-    sub = (await session.exec(select(Subscription).where(Subscription.chat_id == chat_id,
-                                                         Subscription.case_id == case.id))).first()
+    sub = (
+        await session.exec(select(Subscription).where(Subscription.chat_id == chat_id, Subscription.case_id == case.id))
+    ).first()
     if sub is not None and sub.active:
         return False
     if sub is None:
@@ -27,9 +28,12 @@ async def follow(session: AsyncSession, *, chat_id: int, case: Case, kb: Knowled
 
 
 async def followed(session: AsyncSession, chat_id: int) -> list[Case]:
-    stmt = (select(Case).join(Subscription, Subscription.case_id == Case.id)  # type: ignore[arg-type]
-            .where(Subscription.chat_id == chat_id, Subscription.active == True)  # noqa: E712
-            .order_by(Case.received_at.desc()))  # type: ignore[attr-defined]
+    stmt = (
+        select(Case)
+        .join(Subscription, Subscription.case_id == Case.id)  # type: ignore[arg-type]
+        .where(Subscription.chat_id == chat_id, Subscription.active == True)  # noqa: E712
+        .order_by(Case.received_at.desc())
+    )  # type: ignore[attr-defined]
     return list((await session.exec(stmt)).all())
 
 

@@ -26,8 +26,11 @@ async def erase_chat(session: AsyncSession, chat_id: int) -> Erased:
         follows=await n(delete(Subscription).where(Subscription.chat_id == chat_id)),
         checklists=await n(delete(Checklist).where(Checklist.chat_id == chat_id)),
         feedback_links=await n(update(Feedback).where(Feedback.chat_id == chat_id).values(chat_id=None)),
-        pending_messages=await n(update(Outbox).where(Outbox.chat_id == chat_id, Outbox.status == "pending")
-                                 .values(status="cancelled", payload={})),
+        pending_messages=await n(
+            update(Outbox)
+            .where(Outbox.chat_id == chat_id, Outbox.status == "pending")
+            .values(status="cancelled", payload={})
+        ),
     )
     await session.exec(delete(ChatState).where(ChatState.chat_id == chat_id))
     return result

@@ -24,8 +24,9 @@ class Purged:
     attempts: int
 
 
-async def purge(session: AsyncSession, *, chat_days: int, gaps_days: int, closed_days: int,
-                now: dt.datetime | None = None) -> Purged:
+async def purge(
+    session: AsyncSession, *, chat_days: int, gaps_days: int, closed_days: int, now: dt.datetime | None = None
+) -> Purged:
     now = now or utcnow()
     day = dt.timedelta(days=1)
 

@@ -10,18 +10,17 @@ import html
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cases.rules import STATUSES, history
-from bot.replies.dates import vn_date
-from bot.storage.models import Case
 from bot.privacy.hashing import mask_name
+from bot.replies.dates import vn_date
 from bot.settings import Settings
+from bot.storage.models import Case
 from knowledge.loader import KnowledgeBase
 
 NEXT_STEP = {
     "received": "Hồ sơ đã được tiếp nhận và chuyển đến bộ phận giải quyết.",
     "in_progress": "Hồ sơ đang được giải quyết; Anh/Chị chưa cần làm gì thêm.",
     "need_supplement": "Anh/Chị cần bổ sung giấy tờ: {missing}. Nộp bổ sung tại: {office} ({hours}).",
-    "ready_for_pickup": ("Đã có kết quả. Anh/Chị mang giấy biên nhận và thẻ căn cước đến {office} để nhận "
-                         "({hours})."),
+    "ready_for_pickup": ("Đã có kết quả. Anh/Chị mang giấy biên nhận và thẻ căn cước đến {office} để nhận ({hours})."),
     "returned": "Kết quả đã được trả. Cảm ơn Anh/Chị đã sử dụng dịch vụ.",
     "overdue": "Cơ quan giải quyết thành thật xin lỗi Anh/Chị vì hồ sơ bị chậm; ngày hẹn trả mới là {new_date}.",
     "rejected": "Hồ sơ không được giải quyết. Lý do: {note}.",
@@ -37,8 +36,10 @@ def next_step(case: Case, settings: Settings) -> str:
     e = html.escape
     return NEXT_STEP[case.status].format(
         missing=e(", ".join(case.missing_documents) or (case.status_note or "")),
-        office=e(case.office or case.agency), hours=e(settings.office_hours),
-        new_date=vn_date(due_date(case)), note=e(case.status_note or ""),
+        office=e(case.office or case.agency),
+        hours=e(settings.office_hours),
+        new_date=vn_date(due_date(case)),
+        note=e(case.status_note or ""),
     )
 
 

@@ -77,8 +77,7 @@ ASK_VERIFY = {
     "birth_year": "Để bảo vệ thông tin, Anh/Chị vui lòng nhập <b>năm sinh</b> của người nộp hồ sơ.",
 }
 VERIFY_FAILED = (
-    "Dạ, mã hồ sơ hoặc thông tin xác minh chưa khớp. Anh/Chị kiểm tra lại giấy biên nhận, "
-    "hoặc liên hệ {hotline} ạ."
+    "Dạ, mã hồ sơ hoặc thông tin xác minh chưa khớp. Anh/Chị kiểm tra lại giấy biên nhận, hoặc liên hệ {hotline} ạ."
 )
 TOO_MANY_ATTEMPTS = "Dạ, Anh/Chị đã nhập sai quá nhiều lần. Vui lòng thử lại sau {time} ạ."
 
@@ -96,25 +95,35 @@ FEEDBACK_PICK = "Dạ, Anh/Chị muốn gửi nội dung gì ạ? Vui lòng ch�
 FEEDBACK_ASK_TEXT = "Anh/Chị vui lòng nhập nội dung <b>{category}</b> (tối đa 2.000 ký tự)."
 FEEDBACK_ASK_CODE = "Nội dung này có liên quan đến hồ sơ nào không ạ? Anh/Chị gõ mã hồ sơ, hoặc bấm Bỏ qua."
 SKIP = "Bỏ qua"
-FEEDBACK_DONE = ("Dạ, em đã chuyển nội dung đến bộ phận tiếp nhận. Mã theo dõi của Anh/Chị là <b>{no}</b>; "
-                 "gõ /gopy {no} để xem tình trạng xử lý.")
+FEEDBACK_DONE = (
+    "Dạ, em đã chuyển nội dung đến bộ phận tiếp nhận. Mã theo dõi của Anh/Chị là <b>{no}</b>; "
+    "gõ /gopy {no} để xem tình trạng xử lý."
+)
 FEEDBACK_STATE = "Góp ý <b>{no}</b> ({category}) gửi ngày {date}: <b>{state}</b>."
 FEEDBACK_REPLY = "\nTrả lời của cơ quan: {reply}"
 FEEDBACK_NOT_FOUND = "Dạ, em không tìm thấy mã góp ý này. Anh/Chị kiểm tra lại giúp em ạ."
 
-SURVEY_INTRO = "<b>Đánh giá mức độ hài lòng</b>{about}\nTiêu chí {i}/6: {criterion}\n(1 = rất không hài lòng, 5 = rất hài lòng)"
+SURVEY_INTRO = (
+    "<b>Đánh giá mức độ hài lòng</b>{about}\nTiêu chí {i}/6: {criterion}\n(1 = rất không hài lòng, 5 = rất hài lòng)"
+)
 SURVEY_ASK_COMMENT = "Cảm ơn Anh/Chị! Anh/Chị có ý kiến gì thêm không ạ? Gõ ý kiến, hoặc bấm Bỏ qua."
 SURVEY_DONE = "Dạ, em cảm ơn Anh/Chị đã đánh giá. Ý kiến của Anh/Chị giúp cơ quan phục vụ tốt hơn ạ."
 
 FLOOD = "Dạ, Anh/Chị gửi nhanh quá, em xin phép tạm dừng trả lời trong ít phút rồi Anh/Chị hỏi tiếp nhé."
-DB_DOWN = ("Dạ, hệ thống tra cứu hồ sơ đang tạm gián đoạn. Anh/Chị vui lòng thử lại sau ít phút; "
-           "các câu hỏi về thủ tục em vẫn trả lời được ạ.")
-ERASE_CONFIRM = ("Anh/Chị có chắc muốn xóa dữ liệu của cuộc trò chuyện này không? Em sẽ xóa: các hồ sơ đang theo dõi, "
-                 "danh sách chuẩn bị hồ sơ, trạng thái trò chuyện và liên kết giữa Anh/Chị với các góp ý đã gửi.")
+DB_DOWN = (
+    "Dạ, hệ thống tra cứu hồ sơ đang tạm gián đoạn. Anh/Chị vui lòng thử lại sau ít phút; "
+    "các câu hỏi về thủ tục em vẫn trả lời được ạ."
+)
+ERASE_CONFIRM = (
+    "Anh/Chị có chắc muốn xóa dữ liệu của cuộc trò chuyện này không? Em sẽ xóa: các hồ sơ đang theo dõi, "
+    "danh sách chuẩn bị hồ sơ, trạng thái trò chuyện và liên kết giữa Anh/Chị với các góp ý đã gửi."
+)
 ERASE_YES = "🗑 Xóa dữ liệu"
 ERASE_NO = "Không xóa"
-ERASE_DONE = ("Dạ, em đã xóa: {follows} hồ sơ theo dõi, {checklists} danh sách chuẩn bị hồ sơ, {feedback} liên kết góp ý, "
-              "{pending} thông báo chưa gửi, và trạng thái trò chuyện.")
+ERASE_DONE = (
+    "Dạ, em đã xóa: {follows} hồ sơ theo dõi, {checklists} danh sách chuẩn bị hồ sơ, {feedback} liên kết góp ý, "
+    "{pending} thông báo chưa gửi, và trạng thái trò chuyện."
+)
 ERASE_KEPT = "Dạ, em giữ nguyên dữ liệu ạ."
 STAFF_STATS = "<b>Thống kê</b>\nHồ sơ theo trạng thái:\n{cases}\nThông báo: {outbox}"
 STAFF_GAPS = "<b>Câu hỏi chưa trả lời được (nhiều nhất)</b>\n{rows}"

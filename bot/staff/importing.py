@@ -49,12 +49,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.staff.status import set_status
 from bot.cases.rules import CLOSED, STATUSES, TRANSITIONS, check_transition
-from bot.storage.db import session_scope
-from bot.storage.models import Case, CaseEvent, Outbox, utcnow
 from bot.privacy.hashing import digits, phone_hmac, phone_last4
 from bot.settings import Settings
+from bot.staff.status import set_status
+from bot.storage.db import session_scope
+from bot.storage.models import Case, CaseEvent, Outbox, utcnow
 from knowledge.codes import CODE_RE, display_code, normalize_code
 from knowledge.loader import KnowledgeBase
 from knowledge.text import fold
@@ -94,8 +94,21 @@ _ALIAS = {alias: name for name, aliases in COLUMNS.items() for alias in aliases}
 _STATUS_NAMES = {**{k: k for k in STATUSES}, **{fold(label): k for k, label in STATUSES.items()}}
 
 # Columns with few distinct values in a file, whose parsed values are immutable.
-_REPEATED = frozenset({"procedure_id", "agency", "office", "appointment_date", "new_appointment_date", "channel",
-                       "return_method", "fee", "status", "note", "birth_year"})
+_REPEATED = frozenset(
+    {
+        "procedure_id",
+        "agency",
+        "office",
+        "appointment_date",
+        "new_appointment_date",
+        "channel",
+        "return_method",
+        "fee",
+        "status",
+        "note",
+        "birth_year",
+    }
+)
 _MULTILINE = frozenset({"note", "missing_documents"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _LINEBREAK = re.compile(r"[\r\n\u2028\u2029\t]")
@@ -161,9 +174,11 @@ class ImportReport:
     encoding: str | None = None
 
     def summary(self) -> str:
-        return (f"{self.file}: {self.read} row(s): {self.created} created, {self.updated} updated, "
-                f"{self.unchanged} unchanged, {self.status_changes} status change(s), "
-                f"{self.notifications} notification(s) queued, {self.skipped} skipped")
+        return (
+            f"{self.file}: {self.read} row(s): {self.created} created, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {self.status_changes} status change(s), "
+            f"{self.notifications} notification(s) queued, {self.skipped} skipped"
+        )
 
 
 class CellError(ValueError):
@@ -211,16 +226,24 @@ def _decode(data: bytes, parsed: ParsedFile) -> str | None:
             header = data.split(b"\n", 1)[0].decode("utf-8", errors="replace").lstrip("\ufeff")
             delimiter = _sniff_delimiter(header)
             column = _column_at(data, exc.start, delimiter, next(csv.reader([header], delimiter=delimiter), []))
-            _fail(parsed, _line_of(data, exc.start), column,
-                  f"byte 0x{data[exc.start]:02X} is not valid UTF-8 but the rest of the file is UTF-8 "
-                  "(text pasted from another encoding?); fix that cell or save the file again as 'CSV UTF-8'")
+            _fail(
+                parsed,
+                _line_of(data, exc.start),
+                column,
+                f"byte 0x{data[exc.start]:02X} is not valid UTF-8 but the rest of the file is UTF-8 "
+                "(text pasted from another encoding?); fix that cell or save the file again as 'CSV UTF-8'",
+            )
             return None
     try:
         parsed.encoding = "cp1258"
         return data.decode("cp1258")
     except UnicodeDecodeError as exc:
-        _fail(parsed, _line_of(data, exc.start), "-",
-              f"the file is neither UTF-8 nor Windows-1258 (byte 0x{data[exc.start]:02X}); save it as 'CSV UTF-8'")
+        _fail(
+            parsed,
+            _line_of(data, exc.start),
+            "-",
+            f"the file is neither UTF-8 nor Windows-1258 (byte 0x{data[exc.start]:02X}); save it as 'CSV UTF-8'",
+        )
         return None
 
 
@@ -236,7 +259,7 @@ def _lines(text: str) -> Iterator[str]:
 
 def _csv_records(text: str) -> Iterator[tuple[int, int, list[str]]]:
     """(first line, last line, cells) of each record; a quoted cell may span lines."""
-    delimiter = _sniff_delimiter(text[:text.find("\n")] if "\n" in text[:65536] else text[:65536])
+    delimiter = _sniff_delimiter(text[: text.find("\n")] if "\n" in text[:65536] else text[:65536])
     if "\r" in text and "\n" not in text:  # old Mac line endings
         text = text.replace("\r", "\n")
     reader = csv.reader(_lines(text), delimiter=delimiter, strict=True)
@@ -293,7 +316,9 @@ def read_file(path: Path, *, kb: KnowledgeBase, settings: Settings, name: str | 
     try:
         with open(path, "rb") as fh:
             magic = fh.read(8)
-            text = None if magic.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")) else _decode(magic + fh.read(), parsed)
+            text = (
+                None if magic.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")) else _decode(magic + fh.read(), parsed)
+            )
     except OSError as exc:
         return _fail(parsed, 0, "-", f"cannot read the file ({exc.strerror or exc})")
     if magic.startswith(b"PK\x03\x04"):
@@ -309,11 +334,12 @@ def read_file(path: Path, *, kb: KnowledgeBase, settings: Settings, name: str | 
     try:
         return _read_records(records, parsed, kb=kb, settings=settings)
     except _MalformedCsv as exc:
-        return _fail(parsed, exc.line, "-", f"malformed CSV ({exc}); is a quote (\") left open in this row?")
+        return _fail(parsed, exc.line, "-", f'malformed CSV ({exc}); is a quote (") left open in this row?')
 
 
-def _read_records(records: Iterator[tuple[int, int, list[Any]]], parsed: ParsedFile, *, kb: KnowledgeBase,
-                  settings: Settings) -> ParsedFile:
+def _read_records(
+    records: Iterator[tuple[int, int, list[Any]]], parsed: ParsedFile, *, kb: KnowledgeBase, settings: Settings
+) -> ParsedFile:
     header: dict[int, tuple[str, str]] | None = None
     columns: dict[str, str] = {}
     width = 0
@@ -331,8 +357,14 @@ def _read_records(records: Iterator[tuple[int, int, list[Any]]], parsed: ParsedF
             continue
         parsed.read += 1
         if last > line and _runaway(cells, header):
-            parsed.errors.append(RowError(line, "-", f"lines {line}–{last} were read as one row: is a quote (\") "
-                                                     "left open in this row?", parsed.file))
+            parsed.errors.append(
+                RowError(
+                    line,
+                    "-",
+                    f'lines {line}–{last} were read as one row: is a quote (") left open in this row?',
+                    parsed.file,
+                )
+            )
             continue
         row = _read_row(cells, line, header, columns, width, parsed, kb=kb, settings=settings)
         if row is not None:
@@ -378,13 +410,28 @@ def _read_header(cells: list[Any], line: int, parsed: ParsedFile) -> dict[int, t
     return header
 
 
-def _read_row(cells: list[Any], line: int, header: dict[int, tuple[str, str]], columns: dict[str, str], width: int,
-              parsed: ParsedFile, *, kb: KnowledgeBase, settings: Settings) -> ImportRow | None:
+def _read_row(
+    cells: list[Any],
+    line: int,
+    header: dict[int, tuple[str, str]],
+    columns: dict[str, str],
+    width: int,
+    parsed: ParsedFile,
+    *,
+    kb: KnowledgeBase,
+    settings: Settings,
+) -> ImportRow | None:
     errors: list[RowError] = []
     if not _blank(cells[width:]):
         used = max(i for i, c in enumerate(cells) if not _blank([c])) + 1
-        errors.append(RowError(line, "-", f"{used} cells but the header names {width} columns "
-                                          "(a delimiter inside a value that is not quoted?)", parsed.file))
+        errors.append(
+            RowError(
+                line,
+                "-",
+                f"{used} cells but the header names {width} columns (a delimiter inside a value that is not quoted?)",
+                parsed.file,
+            )
+        )
     values: dict[str, Any] = {}
     memo = parsed.memo
     for index, (name, written) in header.items():
@@ -403,8 +450,14 @@ def _read_row(cells: list[Any], line: int, header: dict[int, tuple[str, str]], c
     key = values.get("code")
     if key is not None:  # a code given twice: the later row is the error, whatever else is wrong with either
         if key in parsed.first_line:
-            errors.append(RowError(line, columns["code"], f"duplicate code {display_code(key)}, already on row "
-                                                          f"{parsed.first_line[key]}", parsed.file))
+            errors.append(
+                RowError(
+                    line,
+                    columns["code"],
+                    f"duplicate code {display_code(key)}, already on row {parsed.first_line[key]}",
+                    parsed.file,
+                )
+            )
         else:
             parsed.first_line[key] = line
     for name in REQUIRED:
@@ -413,13 +466,24 @@ def _read_row(cells: list[Any], line: int, header: dict[int, tuple[str, str]], c
     if "received_at" in values and "appointment_date" in values:
         received_day = values["received_at"].astimezone(settings.tz).date()
         if values["appointment_date"] < received_day:
-            errors.append(RowError(line, columns["appointment_date"],
-                                   f"{_vn(values['appointment_date'])} is before the day the case was received "
-                                   f"({_vn(received_day)})", parsed.file))
+            errors.append(
+                RowError(
+                    line,
+                    columns["appointment_date"],
+                    f"{_vn(values['appointment_date'])} is before the day the case was received ({_vn(received_day)})",
+                    parsed.file,
+                )
+            )
         if values.get("new_appointment_date") and values["new_appointment_date"] < received_day:
-            errors.append(RowError(line, columns["new_appointment_date"],
-                                   f"{_vn(values['new_appointment_date'])} is before the day the case was received "
-                                   f"({_vn(received_day)})", parsed.file))
+            errors.append(
+                RowError(
+                    line,
+                    columns["new_appointment_date"],
+                    f"{_vn(values['new_appointment_date'])} is before the day the case was received "
+                    f"({_vn(received_day)})",
+                    parsed.file,
+                )
+            )
     if errors:
         parsed.errors.extend(errors)
         return None
@@ -576,7 +640,7 @@ def _datetime(raw: Any, settings: Settings) -> dt.datetime:
         value = value.replace(tzinfo=settings.tz)
     if not MIN_YEAR <= value.year <= MAX_YEAR:
         raise CellError(f"{value:%d/%m/%Y} is out of range (years {MIN_YEAR}–{MAX_YEAR})")
-    return value.astimezone(dt.timezone.utc)
+    return value.astimezone(dt.UTC)
 
 
 def _datetime_text(text: str, settings: Settings | None) -> dt.date | dt.datetime:
@@ -664,8 +728,9 @@ def transition_problem(current: str, target: str) -> str | None:
     return None
 
 
-def requirement_problem(target: str, *, note: str | None, new_date: dt.date | None,
-                        missing: list[str] | None) -> tuple[str, str] | None:
+def requirement_problem(
+    target: str, *, note: str | None, new_date: dt.date | None, missing: list[str] | None
+) -> tuple[str, str] | None:
     """(column, message) when `target` lacks what it needs (the same rules as `change_status`)."""
     if target == "overdue" and new_date is None:
         return "new_appointment_date", "status overdue needs the new appointment date"
@@ -679,8 +744,18 @@ def requirement_problem(target: str, *, note: str | None, new_date: dt.date | No
 # --- writing --------------------------------------------------------------------------------
 
 # Fields compared and updated as they are; the status and what goes with it are handled apart.
-_PLAIN = ("procedure_id", "agency", "office", "applicant_name", "birth_year", "received_at", "appointment_date",
-          "channel", "return_method", "fee")
+_PLAIN = (
+    "procedure_id",
+    "agency",
+    "office",
+    "applicant_name",
+    "birth_year",
+    "received_at",
+    "appointment_date",
+    "channel",
+    "return_method",
+    "fee",
+)
 
 
 async def _outbox_count(session: AsyncSession) -> int:
@@ -700,14 +775,27 @@ def new_case_rows(row: ImportRow, secret: str, now: dt.datetime) -> tuple[dict[s
         events.append({"status": step, "note": v.get("note") if step == target else None, "source": SOURCE, "at": now})
         current = step
     case = {
-        "code": row.key, "display_code": display_code(row.key), "procedure_id": v["procedure_id"],
-        "agency": v["agency"], "office": v.get("office"), "applicant_name": v["applicant_name"],
-        "phone_hmac": phone_hmac(v["phone"], secret), "phone_last4": phone_last4(v["phone"]),
-        "birth_year": v.get("birth_year"), "received_at": v["received_at"], "appointment_date": v["appointment_date"],
-        "new_appointment_date": v.get("new_appointment_date"), "channel": v.get("channel", "truc-tiep"),
-        "return_method": v.get("return_method", "truc-tiep"), "status": target, "status_note": v.get("note"),
-        "missing_documents": list(v.get("missing_documents", [])), "fee": v.get("fee"),
-        "closed_at": now if target in CLOSED else None, "created_at": now, "updated_at": now,
+        "code": row.key,
+        "display_code": display_code(row.key),
+        "procedure_id": v["procedure_id"],
+        "agency": v["agency"],
+        "office": v.get("office"),
+        "applicant_name": v["applicant_name"],
+        "phone_hmac": phone_hmac(v["phone"], secret),
+        "phone_last4": phone_last4(v["phone"]),
+        "birth_year": v.get("birth_year"),
+        "received_at": v["received_at"],
+        "appointment_date": v["appointment_date"],
+        "new_appointment_date": v.get("new_appointment_date"),
+        "channel": v.get("channel", "truc-tiep"),
+        "return_method": v.get("return_method", "truc-tiep"),
+        "status": target,
+        "status_note": v.get("note"),
+        "missing_documents": list(v.get("missing_documents", [])),
+        "fee": v.get("fee"),
+        "closed_at": now if target in CLOSED else None,
+        "created_at": now,
+        "updated_at": now,
     }
     return case, events
 
@@ -735,15 +823,19 @@ def _plan(case: Any, row: ImportRow, secret: str) -> _Plan:
     An empty cell keeps the stored value; the phone counts as changed only when its HMAC differs."""
     v = row.values
     target = v.get("status")
-    reschedule = (target == case.status == "overdue" and "new_appointment_date" in v
-                  and v["new_appointment_date"] != case.new_appointment_date)
+    reschedule = (
+        target == case.status == "overdue"
+        and "new_appointment_date" in v
+        and v["new_appointment_date"] != case.new_appointment_date
+    )
     moves = target is not None and (target != case.status or reschedule)
     if moves:
         refused = None if reschedule else transition_problem(case.status, target)
         if refused:
             return _Plan({}, False, ("status", refused))
-        problem = requirement_problem(target, note=v.get("note"), new_date=v.get("new_appointment_date"),
-                                      missing=v.get("missing_documents"))
+        problem = requirement_problem(
+            target, note=v.get("note"), new_date=v.get("new_appointment_date"), missing=v.get("missing_documents")
+        )
         if problem:
             return _Plan({}, False, problem)
     changes = {name: v[name] for name in _PLAIN if name in v and getattr(case, name) != v[name]}
@@ -752,15 +844,25 @@ def _plan(case: Any, row: ImportRow, secret: str) -> _Plan:
         if digest != case.phone_hmac:
             changes["phone_hmac"], changes["phone_last4"] = digest, phone_last4(v["phone"])
     if not moves:  # then the note, the new date and the missing documents are plain fields
-        for name, attr in (("note", "status_note"), ("new_appointment_date", "new_appointment_date"),
-                           ("missing_documents", "missing_documents")):
+        for name, attr in (
+            ("note", "status_note"),
+            ("new_appointment_date", "new_appointment_date"),
+            ("missing_documents", "missing_documents"),
+        ):
             if name in v and getattr(case, attr) != v[name]:
                 changes[attr] = v[name]
     return _Plan(changes, moves)
 
 
-async def apply_rows(session: AsyncSession, parsed: ParsedFile, *, kb: KnowledgeBase, settings: Settings,
-                     skip_bad_rows: bool = False, now: dt.datetime | None = None) -> ImportReport:
+async def apply_rows(
+    session: AsyncSession,
+    parsed: ParsedFile,
+    *,
+    kb: KnowledgeBase,
+    settings: Settings,
+    skip_bad_rows: bool = False,
+    now: dt.datetime | None = None,
+) -> ImportReport:
     """Upsert the valid rows of `parsed` in the caller's transaction.
 
     Rows are checked against the stored cases before anything of theirs is written. Without
@@ -784,7 +886,7 @@ async def apply_rows(session: AsyncSession, parsed: ParsedFile, *, kb: Knowledge
         writing = writing and skip_bad_rows
 
     for start in range(0, len(parsed.rows), CHUNK):
-        chunk = parsed.rows[start:start + CHUNK]
+        chunk = parsed.rows[start : start + CHUNK]
         conn = await session.connection()
         stored = {r.code: r for r in await conn.execute(select(table).where(table.c.code.in_([r.key for r in chunk])))}
         fresh: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
@@ -793,8 +895,12 @@ async def apply_rows(session: AsyncSession, parsed: ParsedFile, *, kb: Knowledge
             v = row.values
             current = stored.get(row.key)
             if current is None:
-                problem = requirement_problem(v.get("status", "received"), note=v.get("note"),
-                                              new_date=v.get("new_appointment_date"), missing=v.get("missing_documents"))
+                problem = requirement_problem(
+                    v.get("status", "received"),
+                    note=v.get("note"),
+                    new_date=v.get("new_appointment_date"),
+                    missing=v.get("missing_documents"),
+                )
                 if problem:
                     bad(row, problem)
                 elif writing:
@@ -828,9 +934,18 @@ async def apply_rows(session: AsyncSession, parsed: ParsedFile, *, kb: Knowledge
                     session.add(case)
                 if plan.moves:
                     v = row.values
-                    await set_status(session, case=case, status=v["status"], kb=kb, settings=settings,
-                                     note=v.get("note"), new_date=v.get("new_appointment_date"),
-                                     missing=v.get("missing_documents"), source=SOURCE, at=now)
+                    await set_status(
+                        session,
+                        case=case,
+                        status=v["status"],
+                        kb=kb,
+                        settings=settings,
+                        note=v.get("note"),
+                        new_date=v.get("new_appointment_date"),
+                        missing=v.get("missing_documents"),
+                        source=SOURCE,
+                        at=now,
+                    )
                     report.status_changes += 1
                 if plan.changes or plan.moves:
                     report.updated += 1
@@ -850,8 +965,15 @@ class _RollBack(Exception):
         self.report = report
 
 
-async def import_file(engine: AsyncEngine, path: Path, *, kb: KnowledgeBase, settings: Settings,
-                      skip_bad_rows: bool = False, name: str | None = None) -> ImportReport:
+async def import_file(
+    engine: AsyncEngine,
+    path: Path,
+    *,
+    kb: KnowledgeBase,
+    settings: Settings,
+    skip_bad_rows: bool = False,
+    name: str | None = None,
+) -> ImportReport:
     """Read, check and upsert a whole file in one transaction; `report.written` says whether it was committed.
     The file is read in a worker thread, so a large file does not hold up the event loop."""
     parsed = await asyncio.to_thread(read_file, path, kb=kb, settings=settings, name=name)

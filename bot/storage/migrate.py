@@ -7,8 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from bot.storage.db import database_url
 from bot.settings import Settings
+from bot.storage.db import database_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

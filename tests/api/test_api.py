@@ -17,28 +17,36 @@ from hypothesis import strategies as st
 from sqlalchemy import func
 from sqlmodel import select
 
-from bot.staff import apikeys
-from bot.feedback import tickets as feedback
-from bot.notify import subscriptions
-from bot.feedback import survey
 from api.app import TokenBucket, create_app
-from bot.staff.status import set_status
 from bot.cases.rules import NewCase, create_case, get_case
 from bot.conversation.core import Conversation
-from bot.storage.db import session_scope
+from bot.feedback import survey
+from bot.feedback import tickets as feedback
+from bot.notify import subscriptions
 from bot.replies.events import Event
-from bot.storage.models import Case, CaseEvent, Outbox
 from bot.services import Services
+from bot.staff import apikeys
+from bot.staff.status import set_status
+from bot.storage.db import session_scope
+from bot.storage.models import Case, CaseEvent, Outbox
 
 CODE = "000.00.15.H57-261114-0001"
 P1, P2 = "cu-tru.dang-ky-tam-tru", "can-cuoc.cap-the"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _case_body(code: str = CODE, **extra: Any) -> dict[str, Any]:
-    return {"code": code, "procedure_id": P1, "agency": "Công an xã Phú Thượng",
-            "office": "Bộ phận Một cửa xã Phú Thượng", "applicant_name": "Nguyễn Văn An", "phone": "0912 345 678",
-            "birth_year": 1990, "received_at": "2026-11-14T08:30:00+07:00", "appointment_date": "2026-11-19"} | extra
+    return {
+        "code": code,
+        "procedure_id": P1,
+        "agency": "Công an xã Phú Thượng",
+        "office": "Bộ phận Một cửa xã Phú Thượng",
+        "applicant_name": "Nguyễn Văn An",
+        "phone": "0912 345 678",
+        "birth_year": 1990,
+        "received_at": "2026-11-14T08:30:00+07:00",
+        "appointment_date": "2026-11-19",
+    } | extra
 
 
 async def _key(engine, name: str, *scopes: str) -> str:  # type: ignore[no-untyped-def]
@@ -66,8 +74,12 @@ async def _counts(engine) -> tuple[int, int, int]:  # type: ignore[no-untyped-de
 
 @pytest.fixture
 async def keys(engine) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {"read": await _key(engine, "reader", "read"), "write": await _key(engine, "writer", "read", "write"),
-            "pii": await _key(engine, "auditor", "read", "pii"), "write_only": await _key(engine, "importer", "write")}
+    return {
+        "read": await _key(engine, "reader", "read"),
+        "write": await _key(engine, "writer", "read", "write"),
+        "pii": await _key(engine, "auditor", "read", "pii"),
+        "write_only": await _key(engine, "importer", "write"),
+    }
 
 
 # --- keys and authentication --------------------------------------------------------------------
@@ -139,11 +151,13 @@ async def test_create_read_update(settings, kb, engine, keys) -> None:  # type: 
         r = await c.post("/api/v1/cases", json=_case_body(code="0000015H572611140001"), headers=w)
         assert r.status_code == 409 and r.json()["error"] == "duplicate_case"
         # unknown procedure, appointment before reception, bad code: 422 with the field
-        r = await c.post("/api/v1/cases", json=_case_body(code="000.00.15.H57-261114-0002", procedure_id="nope"),
-                         headers=w)
+        r = await c.post(
+            "/api/v1/cases", json=_case_body(code="000.00.15.H57-261114-0002", procedure_id="nope"), headers=w
+        )
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "procedure_id"]
-        r = await c.post("/api/v1/cases", json=_case_body(code="000.00.15.H57-261114-0002",
-                                                          appointment_date="13/11/2026"), headers=w)
+        r = await c.post(
+            "/api/v1/cases", json=_case_body(code="000.00.15.H57-261114-0002", appointment_date="13/11/2026"), headers=w
+        )
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "appointment_date"]
         r = await c.post("/api/v1/cases", json=_case_body(code="12345"), headers=w)
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "code"]
@@ -152,15 +166,21 @@ async def test_create_read_update(settings, kb, engine, keys) -> None:  # type: 
             r = await c.get(f"/api/v1/cases/{spelling}", headers=w)
             assert r.status_code == 200 and r.json()["code"] == CODE, spelling
 
-        r = await c.patch(f"/api/v1/cases/{CODE}", headers=w,
-                          json={"appointment_date": "21/11/2026", "phone": "+84 987 654 321", "fee": 15000,
-                                "office": None})
+        r = await c.patch(
+            f"/api/v1/cases/{CODE}",
+            headers=w,
+            json={"appointment_date": "21/11/2026", "phone": "+84 987 654 321", "fee": 15000, "office": None},
+        )
         assert r.status_code == 200, r.text
         updated = r.json()
         assert updated["appointment_date"] == "2026-11-21" and updated["fee"] == 15000 and updated["office"] is None
-        for bad, loc in (({"status": "returned"}, ["body", "status"]), ({"applicant_name": None}, ["body", "applicant_name"]),
-                         ({"fee": -1}, ["body", "fee"]), ({"applicant_name": "A\x00B"}, ["body", "applicant_name"]),
-                         ({}, ["body"])):
+        for bad, loc in (
+            ({"status": "returned"}, ["body", "status"]),
+            ({"applicant_name": None}, ["body", "applicant_name"]),
+            ({"fee": -1}, ["body", "fee"]),
+            ({"applicant_name": "A\x00B"}, ["body", "applicant_name"]),
+            ({}, ["body"]),
+        ):
             r = await c.patch(f"/api/v1/cases/{CODE}", headers=w, json=bad)
             assert r.status_code == 422 and r.json()["detail"][0]["loc"] == loc, (bad, r.text)
         r = await c.patch("/api/v1/cases/000.00.15.H57-261114-0099", headers=w, json={"fee": 1})
@@ -191,16 +211,25 @@ async def test_status_change_with_note_notifies_followers(settings, kb, engine, 
         assert (await c.post("/api/v1/cases", json=_case_body(), headers=_h(keys["write"]))).status_code == 201
         async with session_scope(engine) as s:
             assert await subscriptions.follow(s, chat_id=42, case=await get_case(s, CODE), kb=kb, settings=settings)
-        r = await c.post(f"/api/v1/cases/{CODE.replace('.', ' ')}/status", headers=_h(keys["write"]),
-                         json={"status": "need_supplement", "note": "Thiếu giấy tờ",
-                               "missing_documents": ["Giấy xác nhận chỗ ở hợp pháp"]})
+        r = await c.post(
+            f"/api/v1/cases/{CODE.replace('.', ' ')}/status",
+            headers=_h(keys["write"]),
+            json={
+                "status": "need_supplement",
+                "note": "Thiếu giấy tờ",
+                "missing_documents": ["Giấy xác nhận chỗ ở hợp pháp"],
+            },
+        )
         assert r.status_code == 200, r.text
         body = r.json()
         assert body["case"]["status"] == "need_supplement"
         assert body["case"]["missing_documents"] == ["Giấy xác nhận chỗ ở hợp pháp"]
         assert body["event"]["note"] == "Thiếu giấy tờ" and body["event"]["source"] == "api:writer"
-        r = await c.post(f"/api/v1/cases/{CODE}/status", headers=_h(keys["write"]),
-                         json={"status": "overdue", "new_date": "2026-12-14", "note": "Cần xác minh"})
+        r = await c.post(
+            f"/api/v1/cases/{CODE}/status",
+            headers=_h(keys["write"]),
+            json={"status": "overdue", "new_date": "2026-12-14", "note": "Cần xác minh"},
+        )
         assert r.status_code == 200 and r.json()["case"]["due_date"] == "2026-12-14"
         history = (await c.get(f"/api/v1/cases/{CODE}/history", headers=_h(keys["read"]))).json()
     assert [e["status"] for e in history] == ["received", "need_supplement", "overdue"]
@@ -256,7 +285,9 @@ async def test_bad_json_and_wrong_types_are_422(settings, kb, engine, keys) -> N
         r = await c.post("/api/v1/cases", content=b'{"code": ', headers=w)
         assert r.json()["detail"][0]["loc"] == ["body", 9]
 
-        r = await c.post("/api/v1/cases", json=_case_body(appointment_date=5, fee="many", extra=1), headers=_h(keys["write"]))
+        r = await c.post(
+            "/api/v1/cases", json=_case_body(appointment_date=5, fee="many", extra=1), headers=_h(keys["write"])
+        )
         assert r.status_code == 422
         locs = {tuple(e["loc"]) for e in r.json()["detail"]}
         assert {("body", "appointment_date"), ("body", "fee"), ("body", "extra")} <= locs
@@ -264,14 +295,21 @@ async def test_bad_json_and_wrong_types_are_422(settings, kb, engine, keys) -> N
         for body in ([], "text", None, {"code": {"nested": [1, 2]}}):
             r = await c.post("/api/v1/cases", json=body, headers=_h(keys["write"]))
             assert r.status_code == 422, body
-        r = await c.post("/api/v1/cases", content=b"code=1", headers={**_h(keys["write"]), "content-type": "text/plain"})
+        r = await c.post(
+            "/api/v1/cases", content=b"code=1", headers={**_h(keys["write"]), "content-type": "text/plain"}
+        )
         assert r.status_code == 422
         r = await c.get("/api/v1/feedback?limit=abc&status=lost", headers=_h(keys["read"]))
-        assert r.status_code == 422 and {tuple(e["loc"]) for e in r.json()["detail"]} == {("query", "limit"), ("query", "status")}
+        assert r.status_code == 422 and {tuple(e["loc"]) for e in r.json()["detail"]} == {
+            ("query", "limit"),
+            ("query", "status"),
+        }
         for name in ("A\x00B", "An\ud800", "x" * 201, "   "):
             r = await c.post("/api/v1/cases", content=json.dumps(_case_body(applicant_name=name)).encode(), headers=w)
             assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "applicant_name"], name
-        r = await c.post("/api/v1/cases", json=_case_body(received_at="0001-01-01T00:00:00+14:00"), headers=_h(keys["write"]))
+        r = await c.post(
+            "/api/v1/cases", json=_case_body(received_at="0001-01-01T00:00:00+14:00"), headers=_h(keys["write"])
+        )
         assert r.status_code == 422
     assert await _counts(engine) == (0, 0, 0)
 
@@ -286,7 +324,9 @@ async def test_oversized_body_is_413(settings, kb, engine, keys) -> None:  # typ
             for _ in range(20):
                 yield b" " * 4096
 
-        r = await c.post("/api/v1/cases", content=chunks(), headers={**_h(keys["write"]), "content-type": "application/json"})
+        r = await c.post(
+            "/api/v1/cases", content=chunks(), headers={**_h(keys["write"]), "content-type": "application/json"}
+        )
         assert r.status_code == 413
     async with _client(settings, kb, engine, api_max_body_bytes=2048) as c:
         r = await c.post("/api/v1/cases", json=_case_body(office="B" * 2100), headers=_h(keys["write"]))
@@ -301,7 +341,9 @@ async def test_rate_limit_per_key(settings, kb, engine, keys) -> None:  # type: 
         assert statuses == [404, 404, 404, 429]
         r = await c.get(f"/api/v1/cases/{CODE}", headers=_h(keys["read"]))
         assert r.status_code == 429 and r.json()["error"] == "rate_limited" and int(r.headers["retry-after"]) >= 1
-        assert (await c.get(f"/api/v1/cases/{CODE}", headers=_h(keys["pii"]))).status_code == 404  # other keys unaffected
+        assert (
+            await c.get(f"/api/v1/cases/{CODE}", headers=_h(keys["pii"]))
+        ).status_code == 404  # other keys unaffected
         bad = [(await c.get("/api/v1/stats", headers=_h("tthc_wrong"))).status_code for _ in range(4)]
         assert bad == [401, 401, 401, 429]  # failed attempts, per client address
 
@@ -320,12 +362,17 @@ async def test_unexpected_errors_are_500_with_an_id(settings, kb, engine) -> Non
     async def boom() -> None:
         raise RuntimeError("secret internals")
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
-                                 base_url="http://testserver") as c:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://testserver"
+    ) as c:
         r = await c.get("/api/v1/boom")
     assert r.status_code == 500
     body = r.json()
-    assert body["error"] == "internal_error" and len(body["error_id"]) == 12 and r.headers["x-error-id"] == body["error_id"]
+    assert (
+        body["error"] == "internal_error"
+        and len(body["error_id"]) == 12
+        and r.headers["x-error-id"] == body["error_id"]
+    )
     assert "secret internals" not in r.text and "Traceback" not in r.text
 
 
@@ -334,7 +381,9 @@ async def test_unexpected_errors_are_500_with_an_id(settings, kb, engine) -> Non
 
 async def test_feedback_listing_and_reply(settings, kb, matcher, engine, keys) -> None:  # type: ignore[no-untyped-def]
     async with session_scope(engine) as s:
-        first = await feedback.create(s, chat_id=7, category="can-bo", text="Cán bộ không hướng dẫn, gọi tôi 0912 345 678")
+        first = await feedback.create(
+            s, chat_id=7, category="can-bo", text="Cán bộ không hướng dẫn, gọi tôi 0912 345 678"
+        )
         second = await feedback.create(s, chat_id=8, category="kien-nghi", text=f"Hồ sơ {CODE} chậm, mail a@b.vn")
     async with _client(settings, kb, engine) as c:
         page = (await c.get("/api/v1/feedback", headers=_h(keys["read"]))).json()
@@ -346,14 +395,25 @@ async def test_feedback_listing_and_reply(settings, kb, matcher, engine, keys) -
         full = (await c.get("/api/v1/feedback?limit=1&offset=0", headers=_h(keys["pii"]))).json()
         assert full["total"] == 2 and len(full["items"]) == 1 and full["items"][0]["chat_id"] in {7, 8}
 
-        r = await c.patch(f"/api/v1/feedback/{first.tracking_no.lower()}", headers=_h(keys["write"]),
-                          json={"reply": "Trung tâm đã nhắc nhở cán bộ và xin lỗi Anh/Chị."})
+        r = await c.patch(
+            f"/api/v1/feedback/{first.tracking_no.lower()}",
+            headers=_h(keys["write"]),
+            json={"reply": "Trung tâm đã nhắc nhở cán bộ và xin lỗi Anh/Chị."},
+        )
         assert r.status_code == 200 and r.json()["status"] == "answered"
-        r = await c.patch(f"/api/v1/feedback/{second.tracking_no}", headers=_h(keys["write"]), json={"status": "processing"})
+        r = await c.patch(
+            f"/api/v1/feedback/{second.tracking_no}", headers=_h(keys["write"]), json={"status": "processing"}
+        )
         assert r.status_code == 200 and r.json()["status"] == "processing" and r.json()["reply"] is None
-        assert (await c.patch("/api/v1/feedback/GY-000000", headers=_h(keys["write"]), json={"status": "closed"})).status_code == 404
-        assert (await c.patch(f"/api/v1/feedback/{first.tracking_no}", headers=_h(keys["write"]), json={"status": "x"})).status_code == 422
-        assert (await c.patch(f"/api/v1/feedback/{first.tracking_no}", headers=_h(keys["read"]), json={"status": "closed"})).status_code == 403
+        assert (
+            await c.patch("/api/v1/feedback/GY-000000", headers=_h(keys["write"]), json={"status": "closed"})
+        ).status_code == 404
+        assert (
+            await c.patch(f"/api/v1/feedback/{first.tracking_no}", headers=_h(keys["write"]), json={"status": "x"})
+        ).status_code == 422
+        assert (
+            await c.patch(f"/api/v1/feedback/{first.tracking_no}", headers=_h(keys["read"]), json={"status": "closed"})
+        ).status_code == 403
 
         answered = (await c.get("/api/v1/feedback?status=answered", headers=_h(keys["read"]))).json()
         assert [i["tracking_no"] for i in answered["items"]] == [first.tracking_no]
@@ -365,9 +425,19 @@ async def test_feedback_listing_and_reply(settings, kb, matcher, engine, keys) -
 
 async def test_survey_listing(settings, kb, engine, keys) -> None:  # type: ignore[no-untyped-def]
     async with session_scope(engine) as s:
-        case = await create_case(session=s, secret="x", new=NewCase(
-            code=CODE, procedure_id=P1, agency="Công an xã", applicant_name="Trần Thị Bình", phone=None,
-            received_at=dt.datetime(2026, 11, 14, 1, tzinfo=UTC), appointment_date=dt.date(2026, 11, 19)))
+        case = await create_case(
+            session=s,
+            secret="x",
+            new=NewCase(
+                code=CODE,
+                procedure_id=P1,
+                agency="Công an xã",
+                applicant_name="Trần Thị Bình",
+                phone=None,
+                received_at=dt.datetime(2026, 11, 14, 1, tzinfo=UTC),
+                appointment_date=dt.date(2026, 11, 19),
+            ),
+        )
         await survey.save(s, scores=dict.fromkeys(survey.KEYS, 4), comment="Gọi 0987654321 nếu cần", case=case)
         await survey.save(s, scores=dict.fromkeys(survey.KEYS, 2), comment=None, case=None)
     async with _client(settings, kb, engine) as c:
@@ -386,29 +456,63 @@ async def test_stats_on_a_known_dataset(settings, kb, engine, keys) -> None:  # 
         return dt.datetime(y, m, d, h, mi, tzinfo=UTC)
 
     async def make(s, seq: int, procedure: str, agency: str, path: list[tuple[str, dt.datetime, dict]]) -> None:  # type: ignore[no-untyped-def,type-arg]
-        case = await create_case(session=s, secret="x", new=NewCase(
-            code=f"000.00.15.H57-261120-{seq:04d}", procedure_id=procedure, agency=agency, applicant_name="Lê Văn Cường",
-            phone=None, received_at=at(2026, 11, 20, 2), appointment_date=dt.date(2026, 11, 25)))
+        case = await create_case(
+            session=s,
+            secret="x",
+            new=NewCase(
+                code=f"000.00.15.H57-261120-{seq:04d}",
+                procedure_id=procedure,
+                agency=agency,
+                applicant_name="Lê Văn Cường",
+                phone=None,
+                received_at=at(2026, 11, 20, 2),
+                appointment_date=dt.date(2026, 11, 25),
+            ),
+        )
         for status, when, extra in path:
             await set_status(s, case=case, status=status, kb=kb, settings=settings, at=when, **extra)
 
     a, b = "Công an xã A", "UBND xã B"
     async with session_scope(engine) as s:
         # on time: ready 25/11 03:00 local (24/11 20:00 UTC), due 25/11
-        await make(s, 1, P1, a, [("in_progress", at(2026, 11, 21), {}), ("ready_for_pickup", at(2026, 11, 24, 20), {}),
-                                 ("returned", at(2026, 11, 27), {})])
+        await make(
+            s,
+            1,
+            P1,
+            a,
+            [
+                ("in_progress", at(2026, 11, 21), {}),
+                ("ready_for_pickup", at(2026, 11, 24, 20), {}),
+                ("returned", at(2026, 11, 27), {}),
+            ],
+        )
         # late: ready 26/11 00:30 local, returned the same day
-        await make(s, 2, P1, a, [("ready_for_pickup", at(2026, 11, 25, 17, 30), {}), ("returned", at(2026, 11, 26), {})])
+        await make(
+            s, 2, P1, a, [("ready_for_pickup", at(2026, 11, 25, 17, 30), {}), ("returned", at(2026, 11, 26), {})]
+        )
         # rescheduled to 05/12 and ready 03/12: on time against the new date, late against the original one
-        await make(s, 3, P2, b, [("overdue", at(2026, 11, 24), {"new_date": dt.date(2026, 12, 5), "note": "xác minh"}),
-                                 ("ready_for_pickup", at(2026, 12, 3), {}), ("returned", at(2026, 12, 4), {})])
+        await make(
+            s,
+            3,
+            P2,
+            b,
+            [
+                ("overdue", at(2026, 11, 24), {"new_date": dt.date(2026, 12, 5), "note": "xác minh"}),
+                ("ready_for_pickup", at(2026, 12, 3), {}),
+                ("returned", at(2026, 12, 4), {}),
+            ],
+        )
         # rejected before the due date: on time; withdrawn: not counted; in progress: open
         await make(s, 4, P2, b, [("rejected", at(2026, 11, 22), {"note": "Không đủ điều kiện"})])
         await make(s, 5, P2, b, [("withdrawn", at(2026, 11, 23), {})])
         await make(s, 6, P1, a, [("in_progress", at(2026, 11, 21), {})])
         await survey.save(s, scores=dict.fromkeys(survey.KEYS, 5), comment=None, case=None)
-        await survey.save(s, scores={"access": 3, "reception": 4, "information": 5, "staff": 4, "result": 2,
-                                     "feedback": 3}, comment="ok", case=None)
+        await survey.save(
+            s,
+            scores={"access": 3, "reception": 4, "information": 5, "staff": 4, "result": 2, "feedback": 3},
+            comment="ok",
+            case=None,
+        )
         fb = await feedback.create(s, chat_id=1, category="khac", text="a")
         fb.status = "answered"
         await feedback.create(s, chat_id=2, category="khac", text="b")
@@ -418,24 +522,48 @@ async def test_stats_on_a_known_dataset(settings, kb, engine, keys) -> None:  # 
         assert r.status_code == 200, r.text
         st_ = r.json()
         dec = (await c.get("/api/v1/stats?since=01/12/2026&until=2026-12-31", headers=_h(keys["read"]))).json()
-        assert (await c.get("/api/v1/stats?since=2026-12-02&until=2026-12-01", headers=_h(keys["read"]))).status_code == 422
+        assert (
+            await c.get("/api/v1/stats?since=2026-12-02&until=2026-12-01", headers=_h(keys["read"]))
+        ).status_code == 422
 
     cases = st_["cases"]
     assert cases["total"] == 6 and cases["open"] == 1 and cases["closed"] == 5
-    assert cases["by_status"] == {"received": 0, "in_progress": 1, "need_supplement": 0, "ready_for_pickup": 0,
-                                  "returned": 3, "overdue": 0, "rejected": 1, "withdrawn": 1}
+    assert cases["by_status"] == {
+        "received": 0,
+        "in_progress": 1,
+        "need_supplement": 0,
+        "ready_for_pickup": 0,
+        "returned": 3,
+        "overdue": 0,
+        "rejected": 1,
+        "withdrawn": 1,
+    }
     ot = st_["on_time"]
-    assert ot["overall"] == {"finished": 4, "on_time": 3, "late": 1, "rate": 0.75, "on_time_original": 2,
-                             "rate_original": 0.5}
+    assert ot["overall"] == {
+        "finished": 4,
+        "on_time": 3,
+        "late": 1,
+        "rate": 0.75,
+        "on_time_original": 2,
+        "rate_original": 0.5,
+    }
     by_proc = {p["procedure_id"]: p for p in ot["by_procedure"]}
-    assert by_proc[P1]["rate"] == 0.5 and by_proc[P1]["finished"] == 2 and by_proc[P1]["procedure_name"] == kb.get(P1).name
+    assert (
+        by_proc[P1]["rate"] == 0.5 and by_proc[P1]["finished"] == 2 and by_proc[P1]["procedure_name"] == kb.get(P1).name
+    )
     assert by_proc[P2]["rate"] == 1.0 and by_proc[P2]["rate_original"] == 0.5
     by_agency = {x["agency"]: x for x in ot["by_agency"]}
     assert by_agency[a]["on_time"] == 1 and by_agency[a]["late"] == 1 and by_agency[b]["rate"] == 1.0
     sat = st_["satisfaction"]
     assert sat["responses"] == 2 and sat["overall_average"] == 4.25
     assert {k["key"]: k["average"] for k in sat["criteria"]} == {
-        "access": 4.0, "reception": 4.5, "information": 5.0, "staff": 4.5, "result": 3.5, "feedback": 4.0}
+        "access": 4.0,
+        "reception": 4.5,
+        "information": 5.0,
+        "staff": 4.5,
+        "result": 3.5,
+        "feedback": 4.0,
+    }
     assert st_["feedback"]["total"] == 2 and st_["feedback"]["by_status"]["answered"] == 1
 
     # December: no case received, one finished (the rescheduled one)
@@ -453,10 +581,17 @@ async def test_openapi_lists_every_endpoint(settings, kb, engine) -> None:  # ty
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     operations = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
     assert operations == {
-        ("POST", "/api/v1/cases"), ("GET", "/api/v1/cases/{code}"), ("PATCH", "/api/v1/cases/{code}"),
-        ("POST", "/api/v1/cases/{code}/status"), ("GET", "/api/v1/cases/{code}/history"),
-        ("GET", "/api/v1/feedback"), ("PATCH", "/api/v1/feedback/{tracking_no}"), ("GET", "/api/v1/surveys"),
-        ("GET", "/api/v1/stats"), ("GET", "/api/v1/health")}
+        ("POST", "/api/v1/cases"),
+        ("GET", "/api/v1/cases/{code}"),
+        ("PATCH", "/api/v1/cases/{code}"),
+        ("POST", "/api/v1/cases/{code}/status"),
+        ("GET", "/api/v1/cases/{code}/history"),
+        ("GET", "/api/v1/feedback"),
+        ("PATCH", "/api/v1/feedback/{tracking_no}"),
+        ("GET", "/api/v1/surveys"),
+        ("GET", "/api/v1/stats"),
+        ("GET", "/api/v1/health"),
+    }
     for path, item in spec["paths"].items():
         for method, op in item.items():
             assert op.get("summary") and len(op.get("description", "")) > 20, (method, path)
@@ -468,9 +603,11 @@ async def test_openapi_lists_every_endpoint(settings, kb, engine) -> None:  # ty
 
 # --- property: no body ever makes the API fail with a 500 ------------------------------------------
 
-_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-                     max_leaves=8)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
 _any_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=40)
 _codes = st.builds("000.00.15.H57-{}-{:04d}".format, st.sampled_from(["261114", "261115"]), st.integers(0, 9999))
 _fields = {
@@ -483,19 +620,31 @@ _fields = {
     "birth_year": st.one_of(st.integers(), _json),
     "fee": st.one_of(st.integers(), st.floats(), _json),
     "received_at": st.one_of(st.datetimes().map(dt.datetime.isoformat), _any_text, _json),
-    "appointment_date": st.one_of(st.dates().map(dt.date.isoformat), st.dates().map(lambda d: d.strftime("%d/%m/%Y")),
-                                  _any_text, _json),
+    "appointment_date": st.one_of(
+        st.dates().map(dt.date.isoformat), st.dates().map(lambda d: d.strftime("%d/%m/%Y")), _any_text, _json
+    ),
     "channel": st.one_of(st.just("truc-tuyen"), _any_text, _json),
 }
 _printable = st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=220)
 _plausible = st.fixed_dictionaries(  # shaped like a real case, with any text and numbers: reaches the database
-    {"code": _codes, "procedure_id": st.sampled_from([P1, P2]), "agency": _printable, "applicant_name": _printable,
-     "appointment_date": st.dates(dt.date(2026, 11, 14), dt.date(2100, 12, 31)).map(dt.date.isoformat)},
-    optional={"office": _printable | st.none(), "phone": st.from_regex(r"\A(\+84|0)[0-9 .-]{8,14}\Z"),
-              "birth_year": st.integers(1850, 2150), "fee": st.integers(-10, 2**40),
-              "received_at": st.datetimes(dt.datetime(1990, 1, 1), dt.datetime(2026, 11, 14),
-                                          timezones=st.timezones()).map(dt.datetime.isoformat),
-              "channel": st.sampled_from(["truc-tuyen", "buu-chinh"]) | _any_text})
+    {
+        "code": _codes,
+        "procedure_id": st.sampled_from([P1, P2]),
+        "agency": _printable,
+        "applicant_name": _printable,
+        "appointment_date": st.dates(dt.date(2026, 11, 14), dt.date(2100, 12, 31)).map(dt.date.isoformat),
+    },
+    optional={
+        "office": _printable | st.none(),
+        "phone": st.from_regex(r"\A(\+84|0)[0-9 .-]{8,14}\Z"),
+        "birth_year": st.integers(1850, 2150),
+        "fee": st.integers(-10, 2**40),
+        "received_at": st.datetimes(dt.datetime(1990, 1, 1), dt.datetime(2026, 11, 14), timezones=st.timezones()).map(
+            dt.datetime.isoformat
+        ),
+        "channel": st.sampled_from(["truc-tuyen", "buu-chinh"]) | _any_text,
+    },
+)
 _bodies = st.one_of(_json, st.fixed_dictionaries({}, optional=_fields), _plausible, _plausible)
 
 
@@ -506,8 +655,9 @@ async def writer_client(settings, kb, engine) -> AsyncIterator[tuple[httpx.Async
         yield c, token
 
 
-@hsettings(max_examples=150, deadline=None,
-           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@hsettings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(body=_bodies)
 async def test_no_json_body_makes_create_fail_with_500(writer_client, body) -> None:  # type: ignore[no-untyped-def]
     client, token = writer_client
@@ -518,13 +668,15 @@ async def test_no_json_body_makes_create_fail_with_500(writer_client, body) -> N
     assert r.json()["error"] if r.status_code != 201 else r.json()["code"]
 
 
-@hsettings(max_examples=60, deadline=None,
-           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@hsettings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(raw=st.binary(max_size=200))
 async def test_no_byte_string_makes_status_change_fail_with_500(writer_client, raw) -> None:  # type: ignore[no-untyped-def]
     client, token = writer_client
-    r = await client.post(f"/api/v1/cases/{CODE}/status", content=raw,
-                          headers={**_h(token), "content-type": "application/json"})
+    r = await client.post(
+        f"/api/v1/cases/{CODE}/status", content=raw, headers={**_h(token), "content-type": "application/json"}
+    )
     assert r.status_code in {404, 422}, (raw, r.status_code, r.text)
 
 
@@ -533,9 +685,9 @@ async def test_no_byte_string_makes_status_change_fail_with_500(writer_client, r
 
 async def test_apikey_commands(tmp_path, kb) -> None:  # type: ignore[no-untyped-def]
     """The real command line, once, on its own SQLite file (the key logic itself runs on both backends above)."""
+    from bot.settings import Settings
     from bot.storage.db import make_engine
     from bot.storage.migrate import upgrade
-    from bot.settings import Settings
     from tests.helpers import cli
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.staff import demo
 from bot.conversation.core import Conversation
-from bot.storage.db import make_engine, session_scope
 from bot.replies.events import Event
 from bot.services import Services
+from bot.staff import demo
+from bot.storage.db import make_engine, session_scope
 from knowledge.matcher import Matcher
 
 
@@ -66,8 +66,9 @@ async def test_checklist_toggles_and_survives_restart(settings, kb, matcher, eng
 
 async def test_case_lookup_needs_the_phone_digits(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
     async with session_scope(engine) as s:
-        cases = await demo.seed(session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=8,
-                                today=dt.date(2026, 11, 25))
+        cases = await demo.seed(
+            session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=8, today=dt.date(2026, 11, 25)
+        )
     case = cases[3]
     conv = _conv(settings, kb, matcher, engine)
     [ask] = await conv.handle(Event(5, "text", text=f"tra cứu hồ sơ {case.code.lower()}"))
@@ -88,8 +89,9 @@ async def test_a_question_typed_during_a_lookup_is_answered_not_counted(settings
     from bot.storage.models import VerificationAttempt
 
     async with session_scope(engine) as s:
-        [case] = await demo.seed(session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=1,
-                                 today=dt.date(2026, 11, 25))
+        [case] = await demo.seed(
+            session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=1, today=dt.date(2026, 11, 25)
+        )
     conv = _conv(settings, kb, matcher, engine)
     [ask_code] = await conv.handle(Event(5, "command", command="tracuu"))
     [still] = await conv.handle(Event(5, "text", text="mã của tôi bị mất"))
@@ -105,7 +107,9 @@ async def test_a_question_typed_during_a_lookup_is_answered_not_counted(settings
     async with session_scope(engine) as s:
         attempts = (await s.exec(select(func.count()).select_from(VerificationAttempt))).one()
     assert attempts == 0
-    [after] = await conv.handle(Event(5, "text", text=case.phone_last4))  # the lookup was left: digits are a question now
+    [after] = await conv.handle(
+        Event(5, "text", text=case.phone_last4)
+    )  # the lookup was left: digits are a question now
     assert case.code not in after.text
 
 
@@ -155,8 +159,9 @@ async def test_erase_my_data_after_confirmation(settings, kb, matcher, engine) -
     from bot.storage.models import ChatState, Checklist, Feedback, Subscription
 
     async with session_scope(engine) as s:
-        cases = await demo.seed(session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=2,
-                                today=dt.date(2026, 11, 25))
+        cases = await demo.seed(
+            session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=2, today=dt.date(2026, 11, 25)
+        )
     conv = _conv(settings, kb, matcher, engine)
     await conv.handle(Event(21, "command", command="theodoi", args=cases[0].code))
     replies = await conv.handle(Event(21, "text", text=cases[0].phone_last4))
@@ -191,8 +196,9 @@ async def test_follow_feedback_and_survey_flows(settings, kb, matcher, engine) -
     from bot.storage.models import Feedback, SurveyResponse
 
     async with session_scope(engine) as s:
-        cases = await demo.seed(session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=3,
-                                today=dt.date(2026, 11, 25))
+        cases = await demo.seed(
+            session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=3, today=dt.date(2026, 11, 25)
+        )
     conv = _conv(settings, kb, matcher, engine)
     [none] = await conv.handle(Event(31, "command", command="hosocuatoi"))
     assert "chưa theo dõi" in none.text
@@ -248,5 +254,6 @@ async def test_qr_deep_link_opens_the_case_lookup(settings, kb, matcher, engine,
 
 async def _seed_cases(engine, settings, kb):  # type: ignore[no-untyped-def]
     async with session_scope(engine) as s:
-        return await demo.seed(session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=3,
-                               today=dt.date(2026, 11, 25))
+        return await demo.seed(
+            session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=3, today=dt.date(2026, 11, 25)
+        )

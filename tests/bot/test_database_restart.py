@@ -11,20 +11,24 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.staff import demo
-from bot.notify import outbox
 from bot.conversation.core import Conversation
-from bot.storage.db import session_scope
+from bot.notify import outbox
 from bot.notify.dispatcher import Dispatcher
 from bot.replies.events import Event
 from bot.services import Services
+from bot.staff import demo
+from bot.storage.db import session_scope
 from tests.bot.test_notifications import RecordingSender
 
 
 def _pg(action: str) -> None:
     version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[0]
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action], check=True,
-                   capture_output=True, timeout=60)
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
 
 
 async def _wait_up(engine) -> None:  # type: ignore[no-untyped-def]
@@ -46,11 +50,13 @@ async def test_postgresql_restart(backend, settings, kb, matcher, engine) -> Non
     if not Path("/etc/postgresql").exists():
         pytest.fail("pg_ctlcluster is needed to restart PostgreSQL in this test")
     async with session_scope(engine) as s:
-        cases = await demo.seed(session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=2,
-                                today=dt.date(2026, 11, 25))
+        cases = await demo.seed(
+            session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=2, today=dt.date(2026, 11, 25)
+        )
         for i in range(40):
-            await outbox.enqueue(s, dedupe_key=f"r{i}", chat_id=500 + i, kind="t", payload={"text": f"tin {i}"},
-                                 urgent=True)
+            await outbox.enqueue(
+                s, dedupe_key=f"r{i}", chat_id=500 + i, kind="t", payload={"text": f"tin {i}"}, urgent=True
+            )
     conv = Conversation(Services(settings, kb, matcher, engine))
     sender = RecordingSender()
     dispatcher = Dispatcher(engine, sender, tz=ZoneInfo("Asia/Ho_Chi_Minh"), batch=10)

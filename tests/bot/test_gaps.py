@@ -12,8 +12,10 @@ def test_ask_batch_records_gaps_and_kb_gaps_lists_them(tmp_path) -> None:  # typ
     env = {"DATA_DIR": str(tmp_path)}
     assert cli("db", "upgrade", env=env).returncode == 0
     batch = tmp_path / "q.txt"
-    batch.write_text("lam cccd can j\nthời tiết hôm nay thế nào\nthoi tiet hom nay the nao\n"
-                     "gọi cho tôi số 0912345678 về giá vàng\n", encoding="utf-8")
+    batch.write_text(
+        "lam cccd can j\nthời tiết hôm nay thế nào\nthoi tiet hom nay the nao\ngọi cho tôi số 0912345678 về giá vàng\n",
+        encoding="utf-8",
+    )
     res = cli("ask", "--json", "--batch", str(batch), env=env)
     assert res.returncode == 0, res.stderr
     rows = [json.loads(line) for line in res.stdout.splitlines()]
@@ -38,11 +40,12 @@ def test_redact_removes_contacts_and_codes() -> None:
 
 
 async def test_the_bot_gap_log_writes_in_the_background_and_keeps_rows_while_the_database_is_down(  # type: ignore[no-untyped-def]
-        settings, matcher, engine) -> None:
+    settings, matcher, engine
+) -> None:
     import asyncio
 
-    from bot.storage.db import make_engine, session_scope
     from bot.insights.gaps import GapLog, top_gaps
+    from bot.storage.db import make_engine, session_scope
 
     log = GapLog(engine, interval=0.05)
     log.add(matcher.understand("thời tiết hôm nay thế nào"), source="bot")

@@ -12,18 +12,33 @@ import pytest
 from openpyxl import Workbook
 from sqlmodel import func, select
 
-from bot.notify import subscriptions
-from bot.staff.status import set_status
 from bot.cases.rules import STATUSES, NewCase, create_case, get_case, history
-from bot.storage.db import session_scope
+from bot.notify import subscriptions
 from bot.staff.importing import ImportRow, import_file, new_case_rows, read_file, status_path
+from bot.staff.status import set_status
+from bot.storage.db import session_scope
 from bot.storage.models import Case, CaseEvent, Outbox
 from tests.helpers import cli
 
-UTC = dt.timezone.utc
-HEADER = ["code", "procedure_id", "agency", "office", "applicant_name", "phone", "birth_year", "received_at",
-          "appointment_date", "channel", "return_method", "fee", "status", "note", "new_appointment_date",
-          "missing_documents"]
+UTC = dt.UTC
+HEADER = [
+    "code",
+    "procedure_id",
+    "agency",
+    "office",
+    "applicant_name",
+    "phone",
+    "birth_year",
+    "received_at",
+    "appointment_date",
+    "channel",
+    "return_method",
+    "fee",
+    "status",
+    "note",
+    "new_appointment_date",
+    "missing_documents",
+]
 PROC = "cu-tru.dang-ky-tam-tru"
 NAME = "Nguyễn Thị Ánh Tuyết"
 AGENCY = "Công an xã Phú Thượng"
@@ -35,11 +50,24 @@ def code(n: int) -> str:
 
 
 def row(n: int, **kw: str) -> dict[str, str]:
-    base = {"code": code(n), "procedure_id": PROC, "agency": AGENCY, "office": OFFICE,
-            "applicant_name": NAME, "phone": f"0912 345 {n:03d}", "birth_year": "1985",
-            "received_at": "20/11/2026 08:30", "appointment_date": "25/11/2026", "channel": "truc-tiep",
-            "return_method": "truc-tiep", "fee": "15.000", "status": "", "note": "", "new_appointment_date": "",
-            "missing_documents": ""}
+    base = {
+        "code": code(n),
+        "procedure_id": PROC,
+        "agency": AGENCY,
+        "office": OFFICE,
+        "applicant_name": NAME,
+        "phone": f"0912 345 {n:03d}",
+        "birth_year": "1985",
+        "received_at": "20/11/2026 08:30",
+        "appointment_date": "25/11/2026",
+        "channel": "truc-tiep",
+        "return_method": "truc-tiep",
+        "fee": "15.000",
+        "status": "",
+        "note": "",
+        "new_appointment_date": "",
+        "missing_documents": "",
+    }
     return base | kw
 
 
@@ -62,8 +90,14 @@ def to_cp1258(text: str) -> bytes:
     return bytes(out)
 
 
-def write_csv(path: Path, rows: list[dict[str, str]], *, encoding: str = "utf-8", delimiter: str = ",",
-              header: list[str] | None = None) -> Path:
+def write_csv(
+    path: Path,
+    rows: list[dict[str, str]],
+    *,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+    header: list[str] | None = None,
+) -> Path:
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=delimiter, lineterminator="\r\n")
     w.writerow(header or HEADER)
@@ -80,8 +114,12 @@ async def run(engine, path: Path, settings, kb, **kw):  # type: ignore[no-untype
 
 async def counts(engine) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
     async with session_scope(engine) as s:
-        return tuple([(await s.exec(select(func.count()).select_from(t))).one()  # type: ignore[return-value]
-                      for t in (Case, CaseEvent, Outbox)])
+        return tuple(
+            [
+                (await s.exec(select(func.count()).select_from(t))).one()  # type: ignore[return-value]
+                for t in (Case, CaseEvent, Outbox)
+            ]
+        )
 
 
 # --- encodings and formats ------------------------------------------------------------------
@@ -90,9 +128,15 @@ async def counts(engine) -> tuple[int, int, int]:  # type: ignore[no-untyped-def
 @pytest.mark.parametrize("encoding,delimiter", [("utf-8", ","), ("utf-8-sig", ";"), ("cp1258", ","), ("cp1258", ";")])
 async def test_encodings_round_trip_to_nfc(engine, settings, kb, tmp_path, encoding, delimiter) -> None:  # type: ignore[no-untyped-def]
     note = "Thiếu giấy xác nhận cư trú; bổ sung trước ngày 28/11"
-    path = write_csv(tmp_path / "hs.csv", [row(1), row(2, status="need_supplement", note=note,
-                                                      missing_documents="Tờ khai CT01; Giấy tờ chứng minh chỗ ở")],
-                     encoding=encoding, delimiter=delimiter)
+    path = write_csv(
+        tmp_path / "hs.csv",
+        [
+            row(1),
+            row(2, status="need_supplement", note=note, missing_documents="Tờ khai CT01; Giấy tờ chứng minh chỗ ở"),
+        ],
+        encoding=encoding,
+        delimiter=delimiter,
+    )
     data = path.read_bytes()
     if encoding == "cp1258":  # decomposed tones, as old systems write them, and not UTF-8
         assert b"\xde" in data or b"\xd2" in data or b"\xf2" in data
@@ -113,12 +157,51 @@ async def test_encodings_round_trip_to_nfc(engine, settings, kb, tmp_path, encod
 async def test_xlsx_with_vietnamese_headers_and_typed_cells(engine, settings, kb, tmp_path) -> None:  # type: ignore[no-untyped-def]
     wb = Workbook()
     ws = wb.active
-    ws.append(["STT", "Mã hồ sơ", "Mã thủ tục", "Cơ quan", "Họ tên", "Số điện thoại", "Năm sinh", "Ngày nhận",
-               "Ngày hẹn trả", "Lệ phí", "Trạng thái"])
-    ws.append([1, code(1), PROC, AGENCY, NAME, 912345001, 1985.0, dt.datetime(2026, 11, 20, 8, 30),
-               dt.datetime(2026, 11, 25), 15000, "Đang giải quyết"])
-    ws.append([2, code(2), PROC, AGENCY, "Lê Văn Cường", "0912345002", None, "2026-11-20T09:00",
-               "25/11/2026", None, "ready_for_pickup"])
+    ws.append(
+        [
+            "STT",
+            "Mã hồ sơ",
+            "Mã thủ tục",
+            "Cơ quan",
+            "Họ tên",
+            "Số điện thoại",
+            "Năm sinh",
+            "Ngày nhận",
+            "Ngày hẹn trả",
+            "Lệ phí",
+            "Trạng thái",
+        ]
+    )
+    ws.append(
+        [
+            1,
+            code(1),
+            PROC,
+            AGENCY,
+            NAME,
+            912345001,
+            1985.0,
+            dt.datetime(2026, 11, 20, 8, 30),
+            dt.datetime(2026, 11, 25),
+            15000,
+            "Đang giải quyết",
+        ]
+    )
+    ws.append(
+        [
+            2,
+            code(2),
+            PROC,
+            AGENCY,
+            "Lê Văn Cường",
+            "0912345002",
+            None,
+            "2026-11-20T09:00",
+            "25/11/2026",
+            None,
+            "ready_for_pickup",
+        ]
+    )
     wb.save(tmp_path / "hs.xlsx")
     report = await run(engine, tmp_path / "hs.xlsx", settings, kb)
     assert report.written and not report.errors, report.errors
@@ -131,27 +214,54 @@ async def test_xlsx_with_vietnamese_headers_and_typed_cells(engine, settings, kb
     assert two.status == "ready_for_pickup" and two.received_at == dt.datetime(2026, 11, 20, 2, tzinfo=UTC)
     # the same phone typed as text or as a number (Excel drops the leading 0) is one phone
     async with session_scope(engine) as s:
-        new = await create_case(session=s, secret=settings.secret_key.get_secret_value(), new=NewCase(
-            code=code(9), procedure_id=PROC, agency=AGENCY, applicant_name=NAME, phone="0912345001",
-            received_at=one.received_at, appointment_date=one.appointment_date))
+        new = await create_case(
+            session=s,
+            secret=settings.secret_key.get_secret_value(),
+            new=NewCase(
+                code=code(9),
+                procedure_id=PROC,
+                agency=AGENCY,
+                applicant_name=NAME,
+                phone="0912345001",
+                received_at=one.received_at,
+                appointment_date=one.appointment_date,
+            ),
+        )
         assert new.phone_hmac == one.phone_hmac
 
-    ws.append([3, code(3), "cu-tru.dang-ky-tam-truu", AGENCY, NAME, "0912345003", None, "20/11/2026",
-               "31/11/2026", None, None])
+    ws.append(
+        [
+            3,
+            code(3),
+            "cu-tru.dang-ky-tam-truu",
+            AGENCY,
+            NAME,
+            "0912345003",
+            None,
+            "20/11/2026",
+            "31/11/2026",
+            None,
+            None,
+        ]
+    )
     wb.save(tmp_path / "bad.xlsx")
     report = await run(engine, tmp_path / "bad.xlsx", settings, kb)
     assert not report.written
-    assert [str(e).split(": ")[0] for e in report.errors] == [f"{tmp_path / 'bad.xlsx'}:4:Mã thủ tục",
-                                                              f"{tmp_path / 'bad.xlsx'}:4:Ngày hẹn trả"]
+    assert [str(e).split(": ")[0] for e in report.errors] == [
+        f"{tmp_path / 'bad.xlsx'}:4:Mã thủ tục",
+        f"{tmp_path / 'bad.xlsx'}:4:Ngày hẹn trả",
+    ]
     assert "did you mean 'cu-tru.dang-ky-tam-tru'" in report.errors[0].message
 
 
 async def test_dates_in_both_formats_are_local_time(engine, settings, kb, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    rows = [row(1, received_at="20/11/2026 08:30", appointment_date="25/11/2026"),
-            row(2, received_at="2026-11-20T08:30", appointment_date="2026-11-25"),
-            row(3, received_at="2026-11-20 08:30:00+07:00", appointment_date="25-11-2026"),
-            row(4, received_at="2026-11-20T01:30:00Z", appointment_date="25.11.2026"),
-            row(5, received_at="20/11/2026", appointment_date="2026-11-25")]
+    rows = [
+        row(1, received_at="20/11/2026 08:30", appointment_date="25/11/2026"),
+        row(2, received_at="2026-11-20T08:30", appointment_date="2026-11-25"),
+        row(3, received_at="2026-11-20 08:30:00+07:00", appointment_date="25-11-2026"),
+        row(4, received_at="2026-11-20T01:30:00Z", appointment_date="25.11.2026"),
+        row(5, received_at="20/11/2026", appointment_date="2026-11-25"),
+    ]
     report = await run(engine, write_csv(tmp_path / "d.csv", rows), settings, kb)
     assert report.written and report.created == 5, report.errors
     async with session_scope(engine) as s:
@@ -208,32 +318,61 @@ async def test_new_cases_match_create_case_followed_by_set_status(engine, settin
     secret = settings.secret_key.get_secret_value()
     now = dt.datetime(2026, 11, 26, 3, tzinfo=UTC)
     received = dt.datetime(2026, 11, 20, 1, 30, tzinfo=UTC)
-    extra = {"overdue": {"note": "Cần xác minh", "new_appointment_date": dt.date(2026, 12, 2)},
-             "rejected": {"note": "Không thuộc thẩm quyền"},
-             "need_supplement": {"missing_documents": ["Tờ khai CT01"]}}
+    extra = {
+        "overdue": {"note": "Cần xác minh", "new_appointment_date": dt.date(2026, 12, 2)},
+        "rejected": {"note": "Không thuộc thẩm quyền"},
+        "need_supplement": {"missing_documents": ["Tờ khai CT01"]},
+    }
     columns = set(Case.__table__.columns.keys()) - {"id"}  # type: ignore[attr-defined]
     for n, status in enumerate(STATUSES, 1):
-        values = {"code": f"0000015H5726112{n:05d}", "procedure_id": PROC, "agency": AGENCY, "applicant_name": NAME,
-                  "phone": "0912345678", "received_at": received, "appointment_date": dt.date(2026, 11, 25),
-                  "status": status, **extra.get(status, {})}
+        values = {
+            "code": f"0000015H5726112{n:05d}",
+            "procedure_id": PROC,
+            "agency": AGENCY,
+            "applicant_name": NAME,
+            "phone": "0912345678",
+            "received_at": received,
+            "appointment_date": dt.date(2026, 11, 25),
+            "status": status,
+            **extra.get(status, {}),
+        }
         case_row, event_rows = new_case_rows(ImportRow(2, values["code"], values, {}), secret, now)
         assert set(case_row) == columns  # a column added to Case must be added to the import too
         async with session_scope(engine) as s:
-            ref = await create_case(session=s, secret=secret, new=NewCase(
-                code=code(n), procedure_id=PROC, agency=AGENCY, applicant_name=NAME, phone="0912345678",
-                received_at=received, appointment_date=dt.date(2026, 11, 25)))
+            ref = await create_case(
+                session=s,
+                secret=secret,
+                new=NewCase(
+                    code=code(n),
+                    procedure_id=PROC,
+                    agency=AGENCY,
+                    applicant_name=NAME,
+                    phone="0912345678",
+                    received_at=received,
+                    appointment_date=dt.date(2026, 11, 25),
+                ),
+            )
             for step in status_path("received", status):
                 last = step == status
-                await set_status(s, case=ref, status=step, kb=kb, settings=settings, at=now,
-                                 note=values.get("note") if last else None,
-                                 new_date=values.get("new_appointment_date") if last else None,
-                                 missing=values.get("missing_documents") if last else None)
+                await set_status(
+                    s,
+                    case=ref,
+                    status=step,
+                    kb=kb,
+                    settings=settings,
+                    at=now,
+                    note=values.get("note") if last else None,
+                    new_date=values.get("new_appointment_date") if last else None,
+                    missing=values.get("missing_documents") if last else None,
+                )
             ref_events = await history(s, ref)
         skip = {"id", "code", "display_code", "created_at", "updated_at"}
-        assert {k: v for k, v in case_row.items() if k not in skip} == \
-               {k: v for k, v in ref.model_dump().items() if k not in skip}, status
-        assert [(e["status"], e["note"], e["at"]) for e in event_rows] == \
-               [(e.status, e.note, e.at) for e in ref_events], status
+        assert {k: v for k, v in case_row.items() if k not in skip} == {
+            k: v for k, v in ref.model_dump().items() if k not in skip
+        }, status
+        assert [(e["status"], e["note"], e["at"]) for e in event_rows] == [
+            (e.status, e.note, e.at) for e in ref_events
+        ], status
 
 
 # --- bad rows -------------------------------------------------------------------------------
@@ -249,9 +388,16 @@ BAD = {
     "malformed code": ({"code": "000.00.15-261120"}, "code", "is not a receipt code"),
     "bad date": ({"appointment_date": "30/02/2026"}, "appointment_date", "is not a real date"),
     "unreadable date": ({"received_at": "hôm qua"}, "received_at", "cannot read 'hôm qua' as a date"),
-    "duplicate code": ({"code": "0000015H572611200001"}, "code", "duplicate code 000.00.15.H57-261120-0001, already on row 2"),
-    "invalid transition": ({"code": code(50), "status": "in_progress"}, "status",
-                           "a case in status returned cannot move to in_progress"),
+    "duplicate code": (
+        {"code": "0000015H572611200001"},
+        "code",
+        "duplicate code 000.00.15.H57-261120-0001, already on row 2",
+    ),
+    "invalid transition": (
+        {"code": code(50), "status": "in_progress"},
+        "status",
+        "a case in status returned cannot move to in_progress",
+    ),
     "overdue without date": ({"status": "overdue"}, "new_appointment_date", "needs the new appointment date"),
 }
 
@@ -282,8 +428,13 @@ async def test_every_error_is_listed_in_file_order(engine, settings, kb, tmp_pat
 
 async def test_skip_bad_rows_writes_the_good_ones(engine, settings, kb, tmp_path) -> None:  # type: ignore[no-untyped-def]
     await _returned_case(engine, settings, kb, tmp_path)
-    rows = [row(1), row(2, procedure_id="khong-co"), row(3, status="in_progress"),
-            row(50, status="in_progress"), row(4, phone="12")]
+    rows = [
+        row(1),
+        row(2, procedure_id="khong-co"),
+        row(3, status="in_progress"),
+        row(50, status="in_progress"),
+        row(4, phone="12"),
+    ]
     report = await run(engine, write_csv(tmp_path / "hs.csv", rows), settings, kb, skip_bad_rows=True)
     assert report.written
     assert (report.created, report.skipped, report.status_changes) == (2, 3, 1)
@@ -309,17 +460,27 @@ def _line(values: list[str]) -> bytes:
 def test_file_level_problems_are_one_clear_line(tmp_path, settings, kb) -> None:  # type: ignore[no-untyped-def]
     header = _line(HEADER)
     good = _line(list(row(1).values()))
-    mixed = header + b"\r\n" + good + b"\r\n" + _line(list(row(2).values())).replace(
-        "Tuyết".encode(), "Tuy\xea\xect".encode("latin-1")) + b"\r\n"
+    mixed = (
+        header
+        + b"\r\n"
+        + good
+        + b"\r\n"
+        + _line(list(row(2).values())).replace("Tuyết".encode(), "Tuy\xea\xect".encode("latin-1"))
+        + b"\r\n"
+    )
     parsed = _read(tmp_path, mixed, settings, kb)
     assert parsed.fatal and [str(e).split(": ")[0] for e in parsed.errors] == ["f.csv:3:applicant_name"]
     assert "not valid UTF-8" in parsed.errors[0].message
 
-    legacy = to_cp1258(",".join(HEADER) + "\r\n") + to_cp1258(",".join(row(1, office="").values())).replace(
-        b"0912", b"\x81912") + b"\r\n"  # 0x81 is not a character in Windows-1258
+    legacy = (
+        to_cp1258(",".join(HEADER) + "\r\n")
+        + to_cp1258(",".join(row(1, office="").values())).replace(b"0912", b"\x81912")
+        + b"\r\n"
+    )  # 0x81 is not a character in Windows-1258
     parsed = _read(tmp_path, legacy, settings, kb)
     assert parsed.fatal and [str(e) for e in parsed.errors] == [
-        "f.csv:2:-: the file is neither UTF-8 nor Windows-1258 (byte 0x81); save it as 'CSV UTF-8'"]
+        "f.csv:2:-: the file is neither UTF-8 nor Windows-1258 (byte 0x81); save it as 'CSV UTF-8'"
+    ]
 
     parsed = _read(tmp_path, ",".join(HEADER).encode("utf-16"), settings, kb)
     assert parsed.fatal and "UTF-16" in str(parsed.errors[0])
@@ -332,12 +493,21 @@ def test_file_level_problems_are_one_clear_line(tmp_path, settings, kb) -> None:
     assert "f.csv:1:trang_thaii: unknown column; did you mean 'status'?" in problems
     assert any(p.startswith("f.csv:1:agency: missing required column") for p in problems)
 
-    parsed = _read(tmp_path, header + b"\r\n" + good + b",extra\r\n" + good.replace(b"0001", b"0002") + b",,\r\n",
-                   settings, kb)
+    parsed = _read(
+        tmp_path, header + b"\r\n" + good + b",extra\r\n" + good.replace(b"0001", b"0002") + b",,\r\n", settings, kb
+    )
     assert [str(e).split(": ")[0] for e in parsed.errors] == ["f.csv:2:-"] and len(parsed.rows) == 1
 
-    unclosed = header + b"\r\n" + good + b"\r\n" + good.replace(b"0001", b"0002").replace(b",C", b',"C', 1) + \
-        b"\r\n" + good.replace(b"0001", b"0003") + b"\r\n"
+    unclosed = (
+        header
+        + b"\r\n"
+        + good
+        + b"\r\n"
+        + good.replace(b"0001", b"0002").replace(b",C", b',"C', 1)
+        + b"\r\n"
+        + good.replace(b"0001", b"0003")
+        + b"\r\n"
+    )
     parsed = _read(tmp_path, unclosed, settings, kb)
     assert parsed.fatal and str(parsed.errors[0]).startswith("f.csv:3:-: malformed CSV")
     assert "quote" in str(parsed.errors[0])
@@ -348,23 +518,50 @@ def test_a_duplicate_code_is_an_error_even_after_a_bad_row(tmp_path, settings, k
     parsed = read_file(write_csv(tmp_path / "d.csv", rows), kb=kb, settings=settings, name="d.csv")
     assert [str(e) for e in parsed.errors][1:] == [
         "d.csv:4:code: duplicate code 000.00.15.H57-261120-0001, already on row 2",
-        "d.csv:5:code: duplicate code 000.00.15.H57-261120-0002, already on row 3"]
+        "d.csv:5:code: duplicate code 000.00.15.H57-261120-0002, already on row 3",
+    ]
     assert [r.line for r in parsed.rows] == [3]
 
 
 def test_cells_are_checked(tmp_path, settings, kb) -> None:  # type: ignore[no-untyped-def]
-    bad = [row(1, phone="12345"), row(2, fee="15,5"), row(3, channel="fax"), row(4, birth_year="85"),
-           row(5, appointment_date="19/11/2026"), row(6, status="done"), row(7, agency="A\x07B"),
-           row(8, applicant_name=""), row(9, received_at="20/11/1999")]
+    bad = [
+        row(1, phone="12345"),
+        row(2, fee="15,5"),
+        row(3, channel="fax"),
+        row(4, birth_year="85"),
+        row(5, appointment_date="19/11/2026"),
+        row(6, status="done"),
+        row(7, agency="A\x07B"),
+        row(8, applicant_name=""),
+        row(9, received_at="20/11/1999"),
+    ]
     parsed = read_file(write_csv(tmp_path / "c.csv", bad), kb=kb, settings=settings, name="c.csv")
     assert [str(e).split(": ")[0] for e in parsed.errors] == [
-        "c.csv:2:phone", "c.csv:3:fee", "c.csv:4:channel", "c.csv:5:birth_year", "c.csv:6:appointment_date",
-        "c.csv:7:status", "c.csv:8:agency", "c.csv:9:applicant_name", "c.csv:10:received_at"]
-    ok = read_file(write_csv(tmp_path / "ok.csv", [row(1, phone="+84 912 345 001", fee="50.000 đ", channel="Trực tuyến",
-                                                      status="Đang giải quyết")]), kb=kb, settings=settings)
+        "c.csv:2:phone",
+        "c.csv:3:fee",
+        "c.csv:4:channel",
+        "c.csv:5:birth_year",
+        "c.csv:6:appointment_date",
+        "c.csv:7:status",
+        "c.csv:8:agency",
+        "c.csv:9:applicant_name",
+        "c.csv:10:received_at",
+    ]
+    ok = read_file(
+        write_csv(
+            tmp_path / "ok.csv",
+            [row(1, phone="+84 912 345 001", fee="50.000 đ", channel="Trực tuyến", status="Đang giải quyết")],
+        ),
+        kb=kb,
+        settings=settings,
+    )
     values = ok.rows[0].values
-    assert (values["phone"], values["fee"], values["channel"], values["status"]) == \
-           ("0912345001", 50000, "truc-tuyen", "in_progress")
+    assert (values["phone"], values["fee"], values["channel"], values["status"]) == (
+        "0912345001",
+        50000,
+        "truc-tuyen",
+        "in_progress",
+    )
 
 
 # --- updates and notifications --------------------------------------------------------------
@@ -372,8 +569,10 @@ def test_cells_are_checked(tmp_path, settings, kb) -> None:  # type: ignore[no-u
 
 async def test_updates_change_only_what_the_file_says(engine, settings, kb, tmp_path) -> None:  # type: ignore[no-untyped-def]
     await run(engine, write_csv(tmp_path / "a.csv", [row(1), row(2)]), settings, kb)
-    changed = [row(1, agency="UBND xã Phú Thượng", appointment_date="27/11/2026", phone="+84 912 345 001"),
-               row(2, office="", birth_year="", fee="", phone="0987 654 321")]
+    changed = [
+        row(1, agency="UBND xã Phú Thượng", appointment_date="27/11/2026", phone="+84 912 345 001"),
+        row(2, office="", birth_year="", fee="", phone="0987 654 321"),
+    ]
     report = await run(engine, write_csv(tmp_path / "b.csv", changed), settings, kb)
     assert (report.updated, report.unchanged, report.status_changes) == (2, 0, 0), report.errors
     async with session_scope(engine) as s:
@@ -387,14 +586,27 @@ async def test_updates_change_only_what_the_file_says(engine, settings, kb, tmp_
 
 
 async def test_a_status_change_in_an_import_notifies_followers(engine, settings, kb, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    await run(engine, write_csv(tmp_path / "a.csv", [row(1, status="in_progress"), row(2, status="overdue",
-              new_appointment_date="02/12/2026", note="Cần xác minh")]), settings, kb)
+    await run(
+        engine,
+        write_csv(
+            tmp_path / "a.csv",
+            [
+                row(1, status="in_progress"),
+                row(2, status="overdue", new_appointment_date="02/12/2026", note="Cần xác minh"),
+            ],
+        ),
+        settings,
+        kb,
+    )
     async with session_scope(engine) as s:
         for n in (1, 2):
-            assert await subscriptions.follow(s, chat_id=4200 + n, case=await get_case(s, code(n)), kb=kb,
-                                              settings=settings)
-    update = [row(1, status="ready_for_pickup"),
-              row(2, status="overdue", new_appointment_date="09/12/2026", note="Chờ kết quả xác minh")]
+            assert await subscriptions.follow(
+                s, chat_id=4200 + n, case=await get_case(s, code(n)), kb=kb, settings=settings
+            )
+    update = [
+        row(1, status="ready_for_pickup"),
+        row(2, status="overdue", new_appointment_date="09/12/2026", note="Chờ kết quả xác minh"),
+    ]
     report = await run(engine, write_csv(tmp_path / "b.csv", update), settings, kb)
     assert (report.updated, report.status_changes) == (2, 2) and report.notifications >= 2, report
     async with session_scope(engine) as s:
@@ -431,8 +643,15 @@ def test_cli_import_set_status_and_show(tmp_path) -> None:  # type: ignore[no-un
     skip = cli("cases", "import", str(bad), "--skip-bad-rows", env=env)
     assert skip.returncode == 0 and "1 created" in skip.stdout and "2 skipped" in skip.stdout
 
-    moved = cli("cases", "set-status", code(2).replace(".", " "), "need_supplement",
-                "--missing", "Tờ khai CT01; Giấy xác nhận chỗ ở", env=env)
+    moved = cli(
+        "cases",
+        "set-status",
+        code(2).replace(".", " "),
+        "need_supplement",
+        "--missing",
+        "Tờ khai CT01; Giấy xác nhận chỗ ở",
+        env=env,
+    )
     assert moved.returncode == 0, moved.stderr
     assert "000.00.15.H57-261120-0002: in_progress -> need_supplement" in moved.stdout
     refused = cli("cases", "set-status", code(2), "returned", env=env)

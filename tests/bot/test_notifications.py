@@ -8,17 +8,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from bot.notify import outbox
-from bot.notify import subscriptions
-from bot.staff.status import set_status
 from bot.cases.rules import NewCase, create_case, get_case
-from bot.storage.db import session_scope
-from bot.notify.dispatcher import Blocked, Dispatcher, RateLimiter, RetryLater, in_quiet_hours
-from bot.storage.models import Outbox, Subscription
+from bot.notify import outbox, subscriptions
 from bot.notify.compose import reminder_time
+from bot.notify.dispatcher import Blocked, Dispatcher, RateLimiter, RetryLater, in_quiet_hours
+from bot.staff.status import set_status
+from bot.storage.db import session_scope
+from bot.storage.models import Outbox, Subscription
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
-NOON = dt.datetime(2026, 11, 25, 5, tzinfo=dt.timezone.utc)  # 12:00 in Hà Nội: outside quiet hours
+NOON = dt.datetime(2026, 11, 25, 5, tzinfo=dt.UTC)  # 12:00 in Hà Nội: outside quiet hours
 CODE = "000.00.15.H57-261120-0007"
 
 
@@ -36,10 +35,20 @@ class RecordingSender:
 
 
 async def _case(session, settings, *, due: dt.date = dt.date(2026, 12, 7)):  # type: ignore[no-untyped-def]
-    return await create_case(session=session, secret=settings.secret_key.get_secret_value(), new=NewCase(
-        code=CODE, procedure_id="cu-tru.dang-ky-thuong-tru", agency="Công an xã Phú Thượng",
-        office="Bộ phận Một cửa xã Phú Thượng", applicant_name="Lê Văn Cường", phone="0987654321",
-        received_at=dt.datetime(2026, 11, 20, 2, tzinfo=dt.timezone.utc), appointment_date=due))
+    return await create_case(
+        session=session,
+        secret=settings.secret_key.get_secret_value(),
+        new=NewCase(
+            code=CODE,
+            procedure_id="cu-tru.dang-ky-thuong-tru",
+            agency="Công an xã Phú Thượng",
+            office="Bộ phận Một cửa xã Phú Thượng",
+            applicant_name="Lê Văn Cường",
+            phone="0987654321",
+            received_at=dt.datetime(2026, 11, 20, 2, tzinfo=dt.UTC),
+            appointment_date=due,
+        ),
+    )
 
 
 def test_reminder_is_at_8_on_the_previous_working_day(settings) -> None:  # type: ignore[no-untyped-def]
@@ -47,8 +56,8 @@ def test_reminder_is_at_8_on_the_previous_working_day(settings) -> None:  # type
     assert reminder_time(monday, settings).astimezone(VN) == dt.datetime(2026, 11, 27, 8, tzinfo=VN)  # Friday
     after_tet = dt.date(2026, 2, 23)  # first working day after Tết Bính Ngọ
     assert reminder_time(after_tet, settings).astimezone(VN).date() == dt.date(2026, 2, 13)
-    assert in_quiet_hours(dt.datetime(2026, 11, 25, 15, tzinfo=dt.timezone.utc), VN)  # 22:00 in Hà Nội
-    assert not in_quiet_hours(dt.datetime(2026, 11, 25, 3, tzinfo=dt.timezone.utc), VN)
+    assert in_quiet_hours(dt.datetime(2026, 11, 25, 15, tzinfo=dt.UTC), VN)  # 22:00 in Hà Nội
+    assert not in_quiet_hours(dt.datetime(2026, 11, 25, 3, tzinfo=dt.UTC), VN)
 
 
 async def test_status_changes_notify_followers_once(settings, kb, engine) -> None:  # type: ignore[no-untyped-def]
@@ -59,13 +68,22 @@ async def test_status_changes_notify_followers_once(settings, kb, engine) -> Non
     async with session_scope(engine) as s:
         case = await get_case(s, CODE)
         await set_status(s, case=case, status="in_progress", kb=kb, settings=settings)
-        await set_status(s, case=case, status="need_supplement", kb=kb, settings=settings,
-                         missing=["Giấy xác nhận chỗ ở hợp pháp"])
-        await set_status(s, case=case, status="overdue", kb=kb, settings=settings, new_date=dt.date(2026, 12, 14),
-                         note="Cần xác minh thêm")
+        await set_status(
+            s, case=case, status="need_supplement", kb=kb, settings=settings, missing=["Giấy xác nhận chỗ ở hợp pháp"]
+        )
+        await set_status(
+            s,
+            case=case,
+            status="overdue",
+            kb=kb,
+            settings=settings,
+            new_date=dt.date(2026, 12, 14),
+            note="Cần xác minh thêm",
+        )
         await set_status(s, case=case, status="ready_for_pickup", kb=kb, settings=settings)
-        await set_status(s, case=case, status="returned", kb=kb, settings=settings,
-                         at=dt.datetime(2026, 12, 1, 3, tzinfo=dt.timezone.utc))
+        await set_status(
+            s, case=case, status="returned", kb=kb, settings=settings, at=dt.datetime(2026, 12, 1, 3, tzinfo=dt.UTC)
+        )
     async with session_scope(engine) as s:
         rows = (await s.exec(select(Outbox).order_by(Outbox.id))).all()
     kinds = [r.kind for r in rows]
@@ -75,9 +93,12 @@ async def test_status_changes_notify_followers_once(settings, kb, engine) -> Non
     texts = {r.kind: r.payload["text"] for r in rows}
     assert "Giấy xác nhận chỗ ở hợp pháp" in texts["status:need_supplement"]
     assert "14/12/2026" in texts["status:overdue"] and "xin lỗi" in texts["status:overdue"]
-    assert "Bộ phận Một cửa xã Phú Thượng" in texts["status:ready_for_pickup"] and "căn cước" in texts["status:ready_for_pickup"]
+    assert (
+        "Bộ phận Một cửa xã Phú Thượng" in texts["status:ready_for_pickup"]
+        and "căn cước" in texts["status:ready_for_pickup"]
+    )
     survey = next(r for r in rows if r.kind == "survey")
-    assert survey.due_at == dt.datetime(2026, 12, 1, 4, tzinfo=dt.timezone.utc)  # an hour after `returned`
+    assert survey.due_at == dt.datetime(2026, 12, 1, 4, tzinfo=dt.UTC)  # an hour after `returned`
     reminders = [r for r in rows if r.kind == "reminder"]
     assert reminders and all(r.status == "cancelled" for r in reminders)  # closed before the appointment
     assert "0987654321" not in str([r.payload for r in rows])
@@ -95,8 +116,15 @@ async def test_enqueue_is_idempotent(engine) -> None:  # type: ignore[no-untyped
 async def _queue(engine, n: int, *, chats: int = 1, urgent: bool = False, due=NOON) -> None:  # type: ignore[no-untyped-def]
     async with session_scope(engine) as s:
         for i in range(n):
-            await outbox.enqueue(s, dedupe_key=f"m{i}", chat_id=1000 + i % chats, kind="test",
-                                 payload={"text": f"tin {i}"}, urgent=urgent, due_at=due)
+            await outbox.enqueue(
+                s,
+                dedupe_key=f"m{i}",
+                chat_id=1000 + i % chats,
+                kind="test",
+                payload={"text": f"tin {i}"},
+                urgent=urgent,
+                due_at=due,
+            )
 
 
 async def test_dispatcher_sends_everything_and_handles_failures(settings, engine) -> None:  # type: ignore[no-untyped-def]
@@ -120,15 +148,22 @@ async def test_dispatcher_sends_everything_and_handles_failures(settings, engine
 
 
 async def test_quiet_hours_hold_all_but_urgent_messages(engine) -> None:  # type: ignore[no-untyped-def]
-    night = dt.datetime(2026, 11, 25, 16, tzinfo=dt.timezone.utc)  # 23:00 local
+    night = dt.datetime(2026, 11, 25, 16, tzinfo=dt.UTC)  # 23:00 local
     await _queue(engine, 3, chats=3, due=night - dt.timedelta(minutes=1))
     async with session_scope(engine) as s:
-        await outbox.enqueue(s, dedupe_key="urgent", chat_id=7, kind="followed", payload={"text": "ok"}, urgent=True,
-                             due_at=night - dt.timedelta(minutes=1))
+        await outbox.enqueue(
+            s,
+            dedupe_key="urgent",
+            chat_id=7,
+            kind="followed",
+            payload={"text": "ok"},
+            urgent=True,
+            due_at=night - dt.timedelta(minutes=1),
+        )
     sender = RecordingSender()
     d = Dispatcher(engine, sender, tz=VN)
     assert (await d.run_once(now=night)).sent == 1 and sender.sent == [(7, "ok")]
-    morning = dt.datetime(2026, 11, 26, 0, 5, tzinfo=dt.timezone.utc)  # 07:05 local
+    morning = dt.datetime(2026, 11, 26, 0, 5, tzinfo=dt.UTC)  # 07:05 local
     assert (await d.run_once(now=morning)).sent == 3
 
 
@@ -168,10 +203,13 @@ async def test_a_new_appointment_date_replaces_the_reminder(settings, kb, engine
     async with session_scope(engine) as s:
         case = await _case(s, settings, due=dt.date(2099, 3, 16))  # a Monday, far ahead
         await subscriptions.follow(s, chat_id=43, case=case, kb=kb, settings=settings)
-        await set_status(s, case=case, status="overdue", kb=kb, settings=settings, new_date=dt.date(2099, 3, 23),
-                         note="Chờ xác minh")
+        await set_status(
+            s, case=case, status="overdue", kb=kb, settings=settings, new_date=dt.date(2099, 3, 23), note="Chờ xác minh"
+        )
     async with session_scope(engine) as s:
         reminders = (await s.exec(select(Outbox).where(Outbox.kind == "reminder").order_by(Outbox.id))).all()
     assert [(r.status, r.due_at.astimezone(VN).date()) for r in reminders] == [
-        ("cancelled", dt.date(2099, 3, 13)), ("pending", dt.date(2099, 3, 20))]  # Fridays before each date
+        ("cancelled", dt.date(2099, 3, 13)),
+        ("pending", dt.date(2099, 3, 20)),
+    ]  # Fridays before each date
     assert "23/03/2099" in reminders[1].payload["text"]

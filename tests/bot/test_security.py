@@ -5,24 +5,27 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlmodel import select
 
-from bot.staff import demo
+from bot.conversation.core import Conversation
+from bot.notify.subscriptions import follow
 from bot.privacy import retention
 from bot.replies.buttons import MAX_BYTES, pack, unpack
-from bot.conversation.core import Conversation
-from bot.storage.db import session_scope
 from bot.replies.events import Event
-from bot.storage.models import Subscription, VerificationAttempt
 from bot.services import Services
-from bot.notify.subscriptions import follow
+from bot.staff import demo
+from bot.storage.db import session_scope
+from bot.storage.models import Subscription, VerificationAttempt
 
 
 async def _seed(engine, settings, kb, n: int = 3):  # type: ignore[no-untyped-def]
     async with session_scope(engine) as s:
-        return await demo.seed(session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=n,
-                               today=dt.date(2026, 11, 25))
+        return await demo.seed(
+            session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=n, today=dt.date(2026, 11, 25)
+        )
 
 
 def _wrong(digits: str) -> str:
@@ -68,7 +71,9 @@ async def test_unknown_code_and_wrong_digits_look_the_same(settings, kb, matcher
     assert wrong == unknown
 
 
-async def test_follow_needs_verification_even_with_a_genuine_button_of_another_case(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
+async def test_follow_needs_verification_even_with_a_genuine_button_of_another_case(
+    settings, kb, matcher, engine
+) -> None:  # type: ignore[no-untyped-def]
     cases = await _seed(engine, settings, kb)
     conv = Conversation(Services(settings, kb, matcher, engine))
     async with session_scope(engine) as s:
@@ -83,8 +88,10 @@ async def test_follow_needs_verification_even_with_a_genuine_button_of_another_c
 
 
 @hsettings(max_examples=300, deadline=None)
-@given(chat=st.integers(-10**13, 10**13), parts=st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", max_size=8),
-                                                         min_size=1, max_size=3))
+@given(
+    chat=st.integers(-(10**13), 10**13),
+    parts=st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", max_size=8), min_size=1, max_size=3),
+)
 def test_button_data_round_trips_only_for_its_own_chat(chat: int, parts: list[str]) -> None:
     try:
         data = pack(chat, "k", *parts)
@@ -116,7 +123,7 @@ async def test_retention_ends_follows_of_closed_cases(settings, kb, matcher, eng
 
         case = await get_case(s, closed.code)
         await follow(s, chat_id=95, case=case, kb=kb, settings=settings)
-    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=400)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=400)
     async with session_scope(engine) as s:
         done = await retention.purge(s, chat_days=90, gaps_days=180, closed_days=30, now=later)
     assert done.follows == 1
@@ -130,8 +137,8 @@ _HEADER = "code,procedure_id,agency,applicant_name,phone,received_at,appointment
 @hsettings(max_examples=150, deadline=None)
 @given(body=st.one_of(st.binary(max_size=400), st.text(max_size=400).map(lambda t: (_HEADER + t).encode("utf-8"))))
 def test_import_parser_fuzz_never_crashes_and_points_at_a_place(tmp_path_factory, kb, body: bytes) -> None:  # type: ignore[no-untyped-def]
-    from bot.staff.importing import read_file
     from bot.settings import Settings
+    from bot.staff.importing import read_file
 
     path = tmp_path_factory.mktemp("fuzz") / "cases.csv"
     path.write_bytes(body)

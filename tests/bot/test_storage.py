@@ -7,19 +7,25 @@ import json
 
 import pytest
 
-from bot.staff import demo
 from bot.cases.rules import CaseError, NewCase, change_status, create_case, get_case, history
-from bot.storage.db import database_url, session_scope
 from bot.settings import Settings, SettingsError
+from bot.staff import demo
+from bot.storage.db import database_url, session_scope
 from tests.helpers import cli
 
 SECRET = "test-secret"
 
 
 def _new(code: str = "000.00.15.H57-251120-0001") -> NewCase:
-    return NewCase(code=code, procedure_id="cu-tru.dang-ky-tam-tru", agency="Công an xã", applicant_name="Trần Thị Bình",
-                   phone="0912 345 678", received_at=dt.datetime(2025, 11, 20, 2, tzinfo=dt.timezone.utc),
-                   appointment_date=dt.date(2025, 11, 25))
+    return NewCase(
+        code=code,
+        procedure_id="cu-tru.dang-ky-tam-tru",
+        agency="Công an xã",
+        applicant_name="Trần Thị Bình",
+        phone="0912 345 678",
+        received_at=dt.datetime(2025, 11, 20, 2, tzinfo=dt.UTC),
+        appointment_date=dt.date(2025, 11, 25),
+    )
 
 
 async def test_case_lookup_accepts_any_spelling(engine) -> None:  # type: ignore[no-untyped-def]
@@ -27,8 +33,12 @@ async def test_case_lookup_accepts_any_spelling(engine) -> None:  # type: ignore
         case = await create_case(session=s, new=_new(), secret=SECRET)
         assert case.phone_last4 == "5678" and case.phone_hmac and "0912" not in case.phone_hmac
     async with session_scope(engine) as s:
-        for spelling in ("000.00.15.H57-251120-0001", "000.00.15.h57 251120 0001", "0000015H572511200001",
-                         "000-00-15-H57-251120-0001"):
+        for spelling in (
+            "000.00.15.H57-251120-0001",
+            "000.00.15.h57 251120 0001",
+            "0000015H572511200001",
+            "000-00-15-H57-251120-0001",
+        ):
             found = await get_case(s, spelling)
             assert found is not None and found.display_code == "000.00.15.H57-251120-0001", spelling
         assert await get_case(s, "000.00.15.H57-251120-0002") is None
@@ -67,8 +77,16 @@ async def test_demo_seed_is_realistic_and_idempotent(engine, kb) -> None:  # typ
         again = await demo.seed(session=s, kb=kb, secret=SECRET, count=36, today=dt.date(2026, 11, 25))
         assert await demo.case_count(s) == 36
     assert first == again
-    assert {c.status for c in first} == {"received", "in_progress", "need_supplement", "ready_for_pickup",
-                                         "returned", "overdue", "rejected", "withdrawn"}
+    assert {c.status for c in first} == {
+        "received",
+        "in_progress",
+        "need_supplement",
+        "ready_for_pickup",
+        "returned",
+        "overdue",
+        "rejected",
+        "withdrawn",
+    }
     assert len({c.procedure_id for c in first}) >= 20
     for c in first:
         assert len(c.phone_last4) == 4 and c.phone_last4.isdigit()

@@ -89,7 +89,7 @@ class Harness:
         done = self._done.setdefault(update["update_id"], asyncio.Event())
         try:
             await asyncio.wait_for(done.wait(), WAIT)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise AssertionError(f"the bot did not finish update {update} within {WAIT} s") from None
         calls = [c for c in self.server.calls[first_call:] if c.method.lower() not in BACKGROUND]
         new = [m for m in self.server.bot_messages(chat_id) if m["message_id"] not in known]
@@ -117,8 +117,10 @@ class Citizen:
         return out
 
     async def command(self, name: str, args: str = "", *, mention: bool | str = False) -> Outcome:
-        return await self.h.run(self.chat_id, self.server.send_command(self.chat_id, self.user_id, name, args,
-                                                                       self.chat_type, mention=mention))
+        return await self.h.run(
+            self.chat_id,
+            self.server.send_command(self.chat_id, self.user_id, name, args, self.chat_type, mention=mention),
+        )
 
     async def press(self, message: dict[str, Any], data: str) -> Outcome:
         return await self.h.run(self.chat_id, self.server.press_button(self.chat_id, self.user_id, message, data))
@@ -131,21 +133,26 @@ class Citizen:
         return await self.h.run(self.chat_id, self.server.send_sticker(self.chat_id, self.user_id, self.chat_type))
 
     async def photo(self, caption: str | None = None) -> Outcome:
-        return await self.h.run(self.chat_id, self.server.send_photo(self.chat_id, self.user_id, caption, self.chat_type))
+        return await self.h.run(
+            self.chat_id, self.server.send_photo(self.chat_id, self.user_id, caption, self.chat_type)
+        )
 
     async def forward(self, text: str) -> Outcome:
-        return await self.h.run(self.chat_id, self.server.send_forwarded(self.chat_id, self.user_id, text,
-                                                                         chat_type=self.chat_type))
+        return await self.h.run(
+            self.chat_id, self.server.send_forwarded(self.chat_id, self.user_id, text, chat_type=self.chat_type)
+        )
 
     async def edit(self, message: dict[str, Any], text: str) -> Outcome:
-        return await self.h.run(self.chat_id, self.server.edit_text(self.chat_id, self.user_id,
-                                                                    message["message_id"], text))
+        return await self.h.run(
+            self.chat_id, self.server.edit_text(self.chat_id, self.user_id, message["message_id"], text)
+        )
 
 
 @pytest.fixture
 def bot_settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"telegram_bot_token": SecretStr(TOKEN),
-                                       "webhook_secret": SecretStr(WEBHOOK_SECRET)})
+    return settings.model_copy(
+        update={"telegram_bot_token": SecretStr(TOKEN), "webhook_secret": SecretStr(WEBHOOK_SECRET)}
+    )
 
 
 @pytest.fixture(params=["polling", "webhook"])
@@ -160,7 +167,9 @@ async def telegram_server() -> AsyncIterator[FakeTelegram]:
 
 
 @pytest.fixture
-async def bot(mode: str, telegram_server: FakeTelegram, bot_settings: Settings, kb, matcher, engine) -> AsyncIterator[Harness]:  # type: ignore[no-untyped-def]
+async def bot(
+    mode: str, telegram_server: FakeTelegram, bot_settings: Settings, kb, matcher, engine
+) -> AsyncIterator[Harness]:  # type: ignore[no-untyped-def]
     """The bot running against the fake server, started and stopped as run_polling/run_webhook do."""
     server = telegram_server
     settings = bot_settings.model_copy(update={"telegram_api_url": server.url})
@@ -175,8 +184,13 @@ async def bot(mode: str, telegram_server: FakeTelegram, bot_settings: Settings, 
     else:
         port = free_port()
         await app.updater.start_webhook(  # type: ignore[union-attr]
-            listen="127.0.0.1", port=port, url_path="telegram", webhook_url=f"http://127.0.0.1:{port}/telegram",
-            secret_token=WEBHOOK_SECRET, allowed_updates=ALLOWED_UPDATES)
+            listen="127.0.0.1",
+            port=port,
+            url_path="telegram",
+            webhook_url=f"http://127.0.0.1:{port}/telegram",
+            secret_token=WEBHOOK_SECRET,
+            allowed_updates=ALLOWED_UPDATES,
+        )
     await app.start()
     try:
         yield harness

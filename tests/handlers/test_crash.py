@@ -25,8 +25,8 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.models import Outbox, utcnow
 from bot.settings import Settings
+from bot.storage.models import Outbox, utcnow
 from tests.telegram_api import FakeTelegram
 
 TOKEN = "123:ABC"
@@ -51,9 +51,21 @@ def plain(i: int) -> str:
 async def fill_outbox(engine: AsyncEngine) -> None:
     """10,000 urgent rows (quiet hours do not hold them) for 1,000 chats, in one bulk insert."""
     due = utcnow() - dt.timedelta(minutes=1)
-    rows = [{"dedupe_key": f"crash:{i}", "chat_id": FIRST_CHAT + i % CHATS, "case_id": None, "kind": "test",
-             "payload": {"text": text(i)}, "due_at": due, "urgent": True, "status": "pending", "attempts": 0,
-             "created_at": due} for i in range(N)]
+    rows = [
+        {
+            "dedupe_key": f"crash:{i}",
+            "chat_id": FIRST_CHAT + i % CHATS,
+            "case_id": None,
+            "kind": "test",
+            "payload": {"text": text(i)},
+            "due_at": due,
+            "urgent": True,
+            "status": "pending",
+            "attempts": 0,
+            "created_at": due,
+        }
+        for i in range(N)
+    ]
     async with engine.begin() as conn:
         await conn.execute(insert(Outbox), rows)
 
@@ -78,8 +90,13 @@ class Bot:
 
     def start(self) -> None:
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "cli.main", "run"], env=self.env, cwd=self.cwd,
-                                         stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "cli.main", "run"],
+                env=self.env,
+                cwd=self.cwd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
     def tail(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")[-3000:]
@@ -105,8 +122,9 @@ class Bot:
             self.proc.wait(timeout=10)
 
 
-async def wait_until(predicate: Callable[[], object], bot: Bot, timeout: float, what: str,
-                     interval: float = 0.1) -> None:
+async def wait_until(
+    predicate: Callable[[], object], bot: Bot, timeout: float, what: str, interval: float = 0.1
+) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         bot.check_alive()
@@ -115,23 +133,37 @@ async def wait_until(predicate: Callable[[], object], bot: Bot, timeout: float, 
         await asyncio.sleep(interval)
 
 
-async def test_kill_9_mid_batch_then_restart_delivers_everything(settings: Settings, engine: AsyncEngine,
-                                                                 tmp_path: Path) -> None:
+async def test_kill_9_mid_batch_then_restart_delivers_everything(
+    settings: Settings, engine: AsyncEngine, tmp_path: Path
+) -> None:
     started = time.monotonic()
     await fill_outbox(engine)
     assert await outbox_counts(engine) == {"pending": N}
     async with FakeTelegram(TOKEN) as server:
         for i in range(CHATS):
             server.chat(FIRST_CHAT + i, FIRST_CHAT + i)  # the citizens have talked to the bot before
-        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": server.url,
-               "DATABASE_URL": str(settings.database_url), "DATA_DIR": str(tmp_path / "data"),
-               "DISPATCH_INTERVAL": "0.05", "DISPATCH_BATCH": str(BATCH), "DISPATCH_RATE_LIMIT": "false",
-               "DISPATCH_LEASE": str(LEASE), "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": server.url,
+            "DATABASE_URL": str(settings.database_url),
+            "DATA_DIR": str(tmp_path / "data"),
+            "DISPATCH_INTERVAL": "0.05",
+            "DISPATCH_BATCH": str(BATCH),
+            "DISPATCH_RATE_LIMIT": "false",
+            "DISPATCH_LEASE": str(LEASE),
+            "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+        }
         bot = Bot(env, tmp_path, tmp_path / "bot.log")
         bot.start()
         try:
-            await wait_until(lambda: len(server.calls_of("sendMessage")) >= KILL_AFTER, bot, 60,
-                             f"{KILL_AFTER} messages from the first bot process")
+            await wait_until(
+                lambda: len(server.calls_of("sendMessage")) >= KILL_AFTER,
+                bot,
+                60,
+                f"{KILL_AFTER} messages from the first bot process",
+            )
             in_flight = 0  # kill -9 half-way through a batch: claimed, partly delivered, not yet marked sent
             deadline = time.monotonic() + 30
             while in_flight == 0 and time.monotonic() < deadline:
@@ -148,8 +180,13 @@ async def test_kill_9_mid_batch_then_restart_delivers_everything(settings: Setti
 
             bot.start()
             wanted = {plain(i) for i in range(N)}
-            await wait_until(lambda: wanted <= delivered(server).keys(), bot, TIMEOUT,
-                             "every notification after the restart", interval=0.25)
+            await wait_until(
+                lambda: wanted <= delivered(server).keys(),
+                bot,
+                TIMEOUT,
+                "every notification after the restart",
+                interval=0.25,
+            )
             box: dict[str, int] = {}
 
             async def settle() -> None:  # the last batch is marked sent just after its messages arrive
@@ -170,5 +207,7 @@ async def test_kill_9_mid_batch_then_restart_delivers_everything(settings: Setti
     assert duplicates <= at_kill["sending"] <= BATCH, (duplicates, at_kill)
     twice = [t for t, n in got.items() if n > 1]
     assert all(n == 2 for n in got.values() if n > 1) and len(twice) == duplicates
-    print(f"\n[{settings.database_url.split(':')[0]}] killed with {at_kill['sending']} rows in flight after "
-          f"{got_before} messages; {duplicates} duplicates; {time.monotonic() - started:.1f} s in all")
+    print(
+        f"\n[{settings.database_url.split(':')[0]}] killed with {at_kill['sending']} rows in flight after "
+        f"{got_before} messages; {duplicates} duplicates; {time.monotonic() - started:.1f} s in all"
+    )

@@ -18,16 +18,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from bot.staff import demo
-from bot.replies import messages as m
-from bot.feedback import survey
-from bot.staff.status import set_status
 from bot.cases.rules import get_case
-from bot.storage.db import session_scope
-from bot.notify.dispatcher import Dispatcher, RateLimiter, Stats
-from bot.storage.models import Outbox, Subscription, SurveyResponse
-from bot.settings import Settings
 from bot.cases.workdays import is_working_day
+from bot.feedback import survey
+from bot.notify.dispatcher import Dispatcher, RateLimiter, Stats
+from bot.replies import messages as m
+from bot.settings import Settings
+from bot.staff import demo
+from bot.staff.status import set_status
+from bot.storage.db import session_scope
+from bot.storage.models import Outbox, Subscription, SurveyResponse
 from tests.handlers.conftest import Harness, button, buttons
 
 pytestmark = pytest.mark.parametrize("mode", ["polling"])
@@ -47,7 +47,7 @@ class SimClock:
     def __init__(self, h: Harness) -> None:
         self.h = h
         self.real: Dispatcher = h.app.bot_data["dispatcher"]
-        self.now = dt.datetime.now(dt.timezone.utc)
+        self.now = dt.datetime.now(dt.UTC)
         self.lock = asyncio.Lock()
         self.paused = False
 
@@ -74,7 +74,7 @@ class SimClock:
         assert when.tzinfo is not None and when >= self.now, "the simulated clock only moves forward"
         self.now = when
         async with self.lock:
-            return await self.real.drain(now=when.astimezone(dt.timezone.utc))
+            return await self.real.drain(now=when.astimezone(dt.UTC))
 
 
 def local(day: dt.date, hour: int, minute: int = 0, second: int = 0) -> dt.datetime:
@@ -97,7 +97,7 @@ class Inbox:
 
     def new(self) -> list[dict]:  # type: ignore[type-arg]
         msgs = self.h.server.bot_messages(self.chat_id)
-        out, self.seen = msgs[self.seen:], len(msgs)
+        out, self.seen = msgs[self.seen :], len(msgs)
         return out
 
     def one(self) -> dict:  # type: ignore[type-arg]
@@ -130,7 +130,7 @@ async def staff(engine, settings: Settings, kb, code: str, status: str, at: dt.d
     async with session_scope(engine) as s:
         case = await get_case(s, code)
         assert case is not None
-        await set_status(s, case=case, status=status, kb=kb, settings=settings, at=at.astimezone(dt.timezone.utc), **kw)
+        await set_status(s, case=case, status=status, kb=kb, settings=settings, at=at.astimezone(dt.UTC), **kw)
 
 
 async def outbox_rows(engine, chat_id: int | None = None) -> list[Outbox]:  # type: ignore[no-untyped-def]
@@ -145,8 +145,12 @@ def sent_to(h: Harness, chat_id: int, since: int = 0) -> list:  # type: ignore[t
     return [c for c in h.server.calls_of("sendMessage", since) if int(c.params["chat_id"]) == chat_id]
 
 
-async def test_a_followed_case_tells_the_citizen_everything_in_order(bot: Harness, bot_settings: Settings, kb,  # type: ignore[no-untyped-def]
-                                                                     engine) -> None:
+async def test_a_followed_case_tells_the_citizen_everything_in_order(
+    bot: Harness,
+    bot_settings: Settings,
+    kb,  # type: ignore[no-untyped-def]
+    engine,
+) -> None:
     settings = bot_settings
     cases = await seed(settings, kb, engine)
     demo_case = next(c for c in cases if c.status == "received")
@@ -197,11 +201,14 @@ async def test_a_followed_case_tells_the_citizen_everything_in_order(bot: Harnes
     inbox.none()
     await clock.at(local(due - dt.timedelta(days=1), 8))
     msg = inbox.one()
-    assert msg["text"].startswith(f"🔔 Nhắc lịch hẹn: ngày {due:%d/%m/%Y} là ngày hẹn trả kết quả hồ sơ {demo_case.code}.")
+    assert msg["text"].startswith(
+        f"🔔 Nhắc lịch hẹn: ngày {due:%d/%m/%Y} là ngày hẹn trả kết quả hồ sơ {demo_case.code}."
+    )
 
     new_date = due + dt.timedelta(days=7)
-    await staff(engine, settings, kb, demo_case.code, "overdue", local(due, 16), new_date=new_date,
-                note="Cần xác minh thêm")
+    await staff(
+        engine, settings, kb, demo_case.code, "overdue", local(due, 16), new_date=new_date, note="Cần xác minh thêm"
+    )
     await clock.at(local(due, 16, 0, 5))
     msg = inbox.one()
     assert msg["text"].startswith(f"⏰ Hồ sơ {demo_case.code} bị chậm so với ngày hẹn.")
@@ -229,16 +236,30 @@ async def test_a_followed_case_tells_the_citizen_everything_in_order(bot: Harnes
     inbox.none()
 
     notifications = [c for c in bot.server.calls_of("sendMessage", first_call) if int(c.params["chat_id"]) == chat]
-    expected = ["<b>⚙️ Hồ sơ", "<b>📎 Hồ sơ", "🔔 <b>Nhắc lịch hẹn:</b>", "<b>⏰ Hồ sơ", "<b>✅ Hồ sơ", "<b>🎉 Hồ sơ",
-                "Anh/Chị vui lòng"]
+    expected = [
+        "<b>⚙️ Hồ sơ",
+        "<b>📎 Hồ sơ",
+        "🔔 <b>Nhắc lịch hẹn:</b>",
+        "<b>⏰ Hồ sơ",
+        "<b>✅ Hồ sơ",
+        "<b>🎉 Hồ sơ",
+        "Anh/Chị vui lòng",
+    ]
     assert len(notifications) == len(expected)
-    assert all(c.params["text"].startswith(e) for c, e in zip(notifications, expected))
+    assert all(c.params["text"].startswith(e) for c, e in zip(notifications, expected, strict=False))
     assert all(c.status == 200 and c.params["parse_mode"] == "HTML" for c in notifications)
     rows = await outbox_rows(engine, chat)
     assert {(r.kind, r.status) for r in rows} == {
-        ("followed", "sent"), ("reminder", "sent"), ("reminder", "cancelled"), ("status:in_progress", "sent"),
-        ("status:need_supplement", "sent"), ("status:overdue", "sent"), ("status:ready_for_pickup", "sent"),
-        ("status:returned", "sent"), ("survey", "sent")}
+        ("followed", "sent"),
+        ("reminder", "sent"),
+        ("reminder", "cancelled"),
+        ("status:in_progress", "sent"),
+        ("status:need_supplement", "sent"),
+        ("status:overdue", "sent"),
+        ("status:ready_for_pickup", "sent"),
+        ("status:returned", "sent"),
+        ("survey", "sent"),
+    }
     assert len(rows) == 9 and all(r.attempts == 0 and r.lease_until is None for r in rows)
 
     # The survey button walks the six criteria in one message, then asks for a comment.
@@ -261,15 +282,22 @@ async def test_a_followed_case_tells_the_citizen_everything_in_order(bot: Harnes
     async with session_scope(engine) as s:
         [response] = (await s.exec(select(SurveyResponse))).all()
         case = await get_case(s, demo_case.code)
-    assert response.scores == dict(zip(survey.KEYS, scores)) and response.case_id == case.id  # type: ignore[union-attr]
+    assert response.scores == dict(zip(survey.KEYS, scores, strict=False)) and response.case_id == case.id  # type: ignore[union-attr]
     assert response.comment == "Cán bộ hướng dẫn rất tận tình" and response.procedure_id == demo_case.procedure_id
 
 
-async def test_blocked_429_5xx_and_refused_messages_lose_nothing(bot: Harness, bot_settings: Settings, kb,  # type: ignore[no-untyped-def]
-                                                                 engine) -> None:
+async def test_blocked_429_5xx_and_refused_messages_lose_nothing(
+    bot: Harness,
+    bot_settings: Settings,
+    kb,  # type: ignore[no-untyped-def]
+    engine,
+) -> None:
     settings = bot_settings
     cases = await seed(settings, kb, engine)
-    first, second = next(c for c in cases if c.status == "received"), next(c for c in cases if c.status == "in_progress")
+    first, second = (
+        next(c for c in cases if c.status == "received"),
+        next(c for c in cases if c.status == "in_progress"),
+    )
     blocker, patient, other = 5201, 5202, 5203  # blocker and patient follow the first case, other the second
     clock = SimClock.install(bot)
     await look_up_and_follow(bot, blocker, first)
@@ -307,11 +335,14 @@ async def test_blocked_429_5xx_and_refused_messages_lose_nothing(bot: Harness, b
     stats = await clock.at(t)
     [throttled] = bot.server.calls_of("sendMessage", mark)
     assert throttled.status == 429 and (stats.retried, stats.deferred, stats.sent) == (1, 1, 0)
-    rows = {r.chat_id: r for r in await outbox_rows(engine) if r.kind in ("status:in_progress", "status:need_supplement")
-            and r.status != "sent" and r.chat_id != blocker}
+    rows = {
+        r.chat_id: r
+        for r in await outbox_rows(engine)
+        if r.kind in ("status:in_progress", "status:need_supplement") and r.status != "sent" and r.chat_id != blocker
+    }
     assert set(rows) == {patient, other}
     throttled_chat = int(throttled.params["chat_id"])
-    assert rows[throttled_chat].due_at == t.astimezone(dt.timezone.utc) + dt.timedelta(seconds=3)
+    assert rows[throttled_chat].due_at == t.astimezone(dt.UTC) + dt.timedelta(seconds=3)
     assert rows[throttled_chat].attempts == 1
     assert rows[({patient, other} - {throttled_chat}).pop()].attempts == 0  # not tried: no attempt counted
     await clock.at(t + dt.timedelta(seconds=2.9))
@@ -364,11 +395,16 @@ async def test_blocked_429_5xx_and_refused_messages_lose_nothing(bot: Harness, b
     rows = await outbox_rows(engine)
     states = {(r.chat_id, r.kind): r.status for r in rows if r.kind != "reminder"}
     assert states == {
-        (blocker, "followed"): "sent", (blocker, "status:need_supplement"): "dropped",
-        (patient, "followed"): "sent", (patient, "status:need_supplement"): "sent",
-        (patient, "status:in_progress"): "sent", (patient, "status:overdue"): "failed",
+        (blocker, "followed"): "sent",
+        (blocker, "status:need_supplement"): "dropped",
+        (patient, "followed"): "sent",
+        (patient, "status:need_supplement"): "sent",
+        (patient, "status:in_progress"): "sent",
+        (patient, "status:overdue"): "failed",
         (patient, "status:ready_for_pickup"): "sent",
-        (other, "followed"): "sent", (other, "status:need_supplement"): "sent", (other, "status:in_progress"): "sent",
+        (other, "followed"): "sent",
+        (other, "status:need_supplement"): "sent",
+        (other, "status:in_progress"): "sent",
         (other, "status:ready_for_pickup"): "sent",
     }
     reminders = [r for r in rows if r.kind == "reminder"]

@@ -15,9 +15,19 @@ _ids = itertools.count(1)
 
 def _update(chat: int) -> Update:
     uid = next(_ids)
-    return Update.de_json({"update_id": uid, "message": {
-        "message_id": uid, "date": 1764000000, "text": "hi",
-        "chat": {"id": chat, "type": "private"}, "from": {"id": chat, "is_bot": False, "first_name": "A"}}}, None)
+    return Update.de_json(
+        {
+            "update_id": uid,
+            "message": {
+                "message_id": uid,
+                "date": 1764000000,
+                "text": "hi",
+                "chat": {"id": chat, "type": "private"},
+                "from": {"id": chat, "is_bot": False, "first_name": "A"},
+            },
+        },
+        None,
+    )
 
 
 async def _run(proc: PerChatUpdateProcessor, jobs: list[tuple[Update, object]]) -> None:

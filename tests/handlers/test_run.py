@@ -56,21 +56,35 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.parametrize("receive", ["polling", "webhook"])
-async def test_two_workers_answer_in_order_survive_a_crash_and_stop_cleanly(receive, settings, kb, engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_two_workers_answer_in_order_survive_a_crash_and_stop_cleanly(
+    receive, settings, kb, engine, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     async with session_scope(engine) as s:
-        [case] = await demo.seed(session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=1,
-                                 today=dt.date(2026, 11, 25))
+        [case] = await demo.seed(
+            session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=1, today=dt.date(2026, 11, 25)
+        )
     async with FakeTelegram(TOKEN) as server:
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_", "BOT_"))},
-               "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": server.url, "DATABASE_URL": settings.database_url,
-               "DATA_DIR": str(tmp_path), "SECRET_KEY": settings.secret_key.get_secret_value(),
-               "PYTHONPATH": str(ROOT)}
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_", "BOT_"))},
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": server.url,
+            "DATABASE_URL": settings.database_url,
+            "DATA_DIR": str(tmp_path),
+            "SECRET_KEY": settings.secret_key.get_secret_value(),
+            "PYTHONPATH": str(ROOT),
+        }
         command = [sys.executable, "-m", "cli.main", "run", "--workers", "2"]
         ready = "getupdates"
         if receive == "webhook":
             port = free_port()
-            env.update({"WEBHOOK_URL": f"http://127.0.0.1:{port}", "WEBHOOK_LISTEN": "127.0.0.1",
-                        "WEBHOOK_PORT": str(port), "WEBHOOK_SECRET": WEBHOOK_SECRET})
+            env.update(
+                {
+                    "WEBHOOK_URL": f"http://127.0.0.1:{port}",
+                    "WEBHOOK_LISTEN": "127.0.0.1",
+                    "WEBHOOK_PORT": str(port),
+                    "WEBHOOK_SECRET": WEBHOOK_SECRET,
+                }
+            )
             command.append("--webhook")
             ready = "setwebhook"
         log = tmp_path / "bot.log"
@@ -121,9 +135,19 @@ def test_route_keeps_a_chat_in_one_worker() -> None:
     from telegram import Update
 
     def update(chat: int, uid: int) -> Update:
-        return Update.de_json({"update_id": uid, "message": {
-            "message_id": uid, "date": 1764000000, "text": "x", "chat": {"id": chat, "type": "private"},
-            "from": {"id": chat, "is_bot": False, "first_name": "A"}}}, None)
+        return Update.de_json(
+            {
+                "update_id": uid,
+                "message": {
+                    "message_id": uid,
+                    "date": 1764000000,
+                    "text": "x",
+                    "chat": {"id": chat, "type": "private"},
+                    "from": {"id": chat, "is_bot": False, "first_name": "A"},
+                },
+            },
+            None,
+        )
 
     assert {route(update(42, n), 3) for n in range(1, 6)} == {0}
     assert {route(update(c, 1), 4) for c in range(100, 108)} == {0, 1, 2, 3}
@@ -137,12 +161,22 @@ async def test_start_up_problems_are_one_line_naming_the_setting(tmp_path) -> No
         cases = {
             "TELEGRAM_BOT_TOKEN is not set": {},
             "TELEGRAM_BOT_TOKEN was refused": {"TELEGRAM_BOT_TOKEN": "999:WRONG", "TELEGRAM_API_URL": server.url},
-            "cannot reach the Bot API": {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": f"http://127.0.0.1:{free_port()}"},
+            "cannot reach the Bot API": {
+                "TELEGRAM_BOT_TOKEN": TOKEN,
+                "TELEGRAM_API_URL": f"http://127.0.0.1:{free_port()}",
+            },
         }
         for expected, env in cases.items():
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "cli.main", "run", cwd=tmp_path, env={**base, **env},
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+                sys.executable,
+                "-m",
+                "cli.main",
+                "run",
+                cwd=tmp_path,
+                env={**base, **env},
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
             out, err = await asyncio.wait_for(proc.communicate(), WAIT)
             assert proc.returncode == 1, (expected, err.decode())
             lines = [ln for ln in err.decode().splitlines() if ln.startswith("error:")]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from telegram import Update
 
 from handlers.telegram import LIMIT, split_text, to_event
@@ -62,7 +64,14 @@ def test_words_are_not_cut_when_a_space_is_near() -> None:
 
 
 def test_tags_are_closed_and_reopened_across_a_cut() -> None:
-    text = "<b>Hồ sơ</b>\n<i>" + "ghi chú dài " * 30 + "</i>\n" + '<a href="https://x.vn/?a=1&amp;b=2">' + "liên kết " * 20 + "</a>"
+    text = (
+        "<b>Hồ sơ</b>\n<i>"
+        + "ghi chú dài " * 30
+        + "</i>\n"
+        + '<a href="https://x.vn/?a=1&amp;b=2">'
+        + "liên kết " * 20
+        + "</a>"
+    )
     parts = split_text(text, limit=100)
     check_parts(text, parts, 100)
     assert parts[1].startswith("<i>") and parts[1].endswith("</i>")
@@ -78,7 +87,8 @@ def test_entities_and_emoji_are_never_cut() -> None:
 
 _piece = st.one_of(
     st.text(alphabet="aăâbcdđeêghiklmnoôơpqrstuưvxyAĐ 0123456789.,:;📄☑\n", min_size=1, max_size=80).map(
-        lambda s: s.replace("&", "&amp;")),
+        lambda s: s.replace("&", "&amp;")
+    ),
     st.sampled_from(["\n", "\n\n", " ", "&amp;", "&lt;", "&#8212;"]),
     st.text(alphabet="abc đ", min_size=1, max_size=60).map(lambda s: f"<b>{s}</b>"),
     st.text(alphabet="abc đ\n", min_size=1, max_size=60).map(lambda s: f"<i>{s}</i>"),
@@ -97,6 +107,7 @@ def test_any_valid_html_splits_into_valid_parts(pieces: list[str], limit: int) -
 
 
 # --- updates -> events -------------------------------------------------------------------------
+
 
 @pytest.fixture
 def fake() -> FakeTelegram:
@@ -129,12 +140,28 @@ async def test_what_the_bot_stays_silent_about(fake: FakeTelegram) -> None:
     assert ev(await fake.send_text(-9, 5, "lam cccd", chat_type="group")) is None
     assert ev(await fake.send_text(-10, 5, "lam cccd", chat_type="supergroup")) is None
     assert ev(await fake.send_sticker(-9, 5, chat_type="group")) is None
-    channel = await fake.send_update({"channel_post": {"message_id": 1, "date": 1, "text": "/start",
-                                                       "chat": {"id": -100300, "type": "channel", "title": "Kênh"}}})
+    channel = await fake.send_update(
+        {
+            "channel_post": {
+                "message_id": 1,
+                "date": 1,
+                "text": "/start",
+                "chat": {"id": -100300, "type": "channel", "title": "Kênh"},
+            }
+        }
+    )
     assert ev(channel) is None
-    from_bot = await fake.send_update({"message": {"message_id": 2, "date": 1, "text": "/start",
-                                                   "from": {"id": 55, "is_bot": True, "first_name": "B"},
-                                                   "chat": {"id": 55, "type": "private", "first_name": "B"}}})
+    from_bot = await fake.send_update(
+        {
+            "message": {
+                "message_id": 2,
+                "date": 1,
+                "text": "/start",
+                "from": {"id": 55, "is_bot": True, "first_name": "B"},
+                "chat": {"id": 55, "type": "private", "first_name": "B"},
+            }
+        }
+    )
     assert ev(from_bot) is None
     group_msg = await fake.send_text(-9, 5, "cau hoi", chat_type="group")
     assert ev(await fake.edit_text(-9, 5, group_msg["message"]["message_id"], "cau hoi sua")) is None

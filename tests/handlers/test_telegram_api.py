@@ -28,8 +28,13 @@ async def server() -> AsyncIterator[FakeTelegram]:
 
 @pytest.fixture
 async def ptb(server: FakeTelegram) -> AsyncIterator[Bot]:
-    async with Bot(TOKEN, base_url=f"{server.url}/bot", base_file_url=f"{server.url}/file/bot",
-                   request=HTTPXRequest(read_timeout=3), get_updates_request=HTTPXRequest(read_timeout=3)) as b:
+    async with Bot(
+        TOKEN,
+        base_url=f"{server.url}/bot",
+        base_file_url=f"{server.url}/file/bot",
+        request=HTTPXRequest(read_timeout=3),
+        get_updates_request=HTTPXRequest(read_timeout=3),
+    ) as b:
         yield b
 
 
@@ -37,11 +42,12 @@ async def test_get_me_and_send_message_parse_as_ptb_objects(server: FakeTelegram
     assert ptb.username == "tthc_bot" and ptb.id == 123
     await server.send_text(42, 42, "xin chào")  # the chat exists once the citizen wrote
     markup = InlineKeyboardMarkup([[InlineKeyboardButton("💰 Lệ phí", callback_data="f:abc:fee|tag")]])
-    msg = await ptb.send_message(42, "📄 <b>Đăng ký</b> &amp; <i>tạm trú</i>", parse_mode=ParseMode.HTML,
-                                 reply_markup=markup)
+    msg = await ptb.send_message(
+        42, "📄 <b>Đăng ký</b> &amp; <i>tạm trú</i>", parse_mode=ParseMode.HTML, reply_markup=markup
+    )
     assert isinstance(msg, Message) and msg.from_user and msg.from_user.id == 123 and msg.from_user.is_bot
     assert msg.chat.id == 42 and msg.chat.type == "private"
-    assert abs((msg.date - dt.datetime.now(dt.timezone.utc)).total_seconds()) < 5
+    assert abs((msg.date - dt.datetime.now(dt.UTC)).total_seconds()) < 5
     assert msg.text == "📄 Đăng ký & tạm trú"
     assert [(e.type, e.offset, e.length) for e in msg.entities] == [("bold", 3, 7), ("italic", 13, 7)]
     assert msg.reply_markup == markup
@@ -119,14 +125,19 @@ async def test_unknown_method_and_token(server: FakeTelegram, ptb: Bot) -> None:
         r = await client.post(f"{server.url}/bot999:WRONG/getMe")
         assert r.status_code == 401 and r.json()["ok"] is False
         r = await client.post(f"{server.url}/bot{TOKEN}/sendChatAction", json={"chat_id": 1, "action": "typing"})
-        assert r.status_code == 400 and r.json() == {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
+        assert r.status_code == 400 and r.json() == {
+            "ok": False,
+            "error_code": 400,
+            "description": "Bad Request: chat not found",
+        }
         await server.send_text(1, 1, "hi")
         r = await client.post(f"{server.url}/bot{TOKEN}/sendMessage", json={"chat_id": 1, "text": "JSON body"})
         assert r.json()["result"]["text"] == "JSON body"
         r = await client.post(f"{server.url}/bot{TOKEN}/sendMessage", data={"chat_id": "1", "text": "123"})
         assert r.json()["result"]["text"] == "123"  # a form value that looks like JSON stays text where text is meant
-        r = await client.post(f"{server.url}/bot{TOKEN}/sendDocument", data={"chat_id": "1"},
-                              files={"document": ("a.pdf", b"%PDF-1.4")})
+        r = await client.post(
+            f"{server.url}/bot{TOKEN}/sendDocument", data={"chat_id": "1"}, files={"document": ("a.pdf", b"%PDF-1.4")}
+        )
         assert r.status_code == 400
     assert server.calls_of("sendDocument")[0].params["document"] == {"filename": "a.pdf", "size": 8}
 
@@ -135,7 +146,10 @@ async def test_commands_webhook_and_harmless_methods(server: FakeTelegram, ptb: 
     from telegram import BotCommand
 
     assert await ptb.set_my_commands([BotCommand("start", "Bắt đầu"), BotCommand("tracuu", "Tra cứu hồ sơ")])
-    assert [(c.command, c.description) for c in await ptb.get_my_commands()] == [("start", "Bắt đầu"), ("tracuu", "Tra cứu hồ sơ")]
+    assert [(c.command, c.description) for c in await ptb.get_my_commands()] == [
+        ("start", "Bắt đầu"),
+        ("tracuu", "Tra cứu hồ sơ"),
+    ]
     assert await ptb.delete_my_commands() and await ptb.get_my_commands() == ()
     assert await ptb.set_webhook("http://127.0.0.1:1/telegram", secret_token="abc")
     with pytest.raises(Exception, match="(?i)webhook is active"):
@@ -152,14 +166,24 @@ async def test_user_side_updates_parse_as_ptb_updates(server: FakeTelegram, ptb:
     photo = Update.de_json(await server.send_photo(10, 10, caption="ảnh giấy hẹn"), ptb)
     fwd = Update.de_json(await server.send_forwarded(10, 10, "tin chuyển tiếp"), ptb)
     edited = Update.de_json(await server.edit_text(10, 10, text.message.message_id, "lam cccd mat bao lau"), ptb)
-    assert text.message.text == "lam cccd can gi" and text.effective_user.id == 10 and text.effective_chat.type == "private"
+    assert (
+        text.message.text == "lam cccd can gi"
+        and text.effective_user.id == 10
+        and text.effective_chat.type == "private"
+    )
     assert cmd.message.text == "/help@tthc_bot" and cmd.effective_chat.type == "supergroup"
     assert cmd.message.entities[0].type == "bot_command" and cmd.message.entities[0].length == len("/help@tthc_bot")
     assert sticker.message.sticker and sticker.message.text is None
     assert photo.message.photo and photo.message.caption == "ảnh giấy hẹn"
     assert isinstance(fwd.message.forward_origin, MessageOriginUser)
-    assert edited.edited_message and edited.edited_message.text == "lam cccd mat bao lau" and edited.edited_message.edit_date
-    bot_msg = await ptb.send_message(10, "chọn", reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("a", callback_data="d1")]]))
+    assert (
+        edited.edited_message
+        and edited.edited_message.text == "lam cccd mat bao lau"
+        and edited.edited_message.edit_date
+    )
+    bot_msg = await ptb.send_message(
+        10, "chọn", reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("a", callback_data="d1")]])
+    )
     press = Update.de_json(await server.press_button(10, 10, bot_msg.message_id, "d1"), ptb)
     q = press.callback_query
     assert q.data == "d1" and q.chat_instance and q.message.message_id == bot_msg.message_id
@@ -200,5 +224,7 @@ async def test_long_polling_honours_offset_limit_and_timeout(server: FakeTelegra
 def test_html_entities_use_utf16_offsets() -> None:
     text, entities = parse_html('📄 <b>Hồ sơ</b> <a href="https://dichvucong.gov.vn/?a=1&amp;b=2">Cổng</a>')
     assert text == "📄 Hồ sơ Cổng"
-    assert entities == [{"offset": 3, "length": 5, "type": "bold"},
-                        {"offset": 9, "length": 4, "type": "text_link", "url": "https://dichvucong.gov.vn/?a=1&b=2"}]
+    assert entities == [
+        {"offset": 3, "length": 5, "type": "bold"},
+        {"offset": 9, "length": 4, "type": "text_link", "url": "https://dichvucong.gov.vn/?a=1&b=2"},
+    ]

@@ -8,15 +8,15 @@ import html
 
 import pytest
 
-from bot.replies import cards
-from bot.staff import demo
-from bot.replies import messages as m
 from bot.conversation.core import Conversation
-from bot.storage.db import session_scope
+from bot.replies import cards
+from bot.replies import messages as m
 from bot.replies.events import Button, Reply
+from bot.staff import demo
+from bot.storage.db import session_scope
 from handlers.telegram import COMMANDS, LIMIT
 from knowledge.codes import encode_payload
-from tests.handlers.conftest import WEBHOOK_SECRET, Harness, buttons, button
+from tests.handlers.conftest import WEBHOOK_SECRET, Harness, button, buttons
 from tests.telegram_api import REGISTERED, parse_html, utf16_len
 
 UNSUPPORTED_PLAIN = parse_html(m.UNSUPPORTED)[0]
@@ -49,8 +49,14 @@ async def test_start_greets_with_menu_and_registers_vietnamese_commands(bot: Har
     msg = out.message
     assert msg["text"].startswith("Dạ, xin chào Anh/Chị!") and "Trung tâm Phục vụ hành chính công" in msg["text"]
     assert out.of("sendMessage")[0].params["parse_mode"] == "HTML"
-    assert [b["text"] for b in buttons(msg)] == [m.MENU_PROCEDURE, m.MENU_BROWSE, m.MENU_CASE, m.MENU_FOLLOW,
-                                                 m.MENU_FEEDBACK, m.MENU_HELP]
+    assert [b["text"] for b in buttons(msg)] == [
+        m.MENU_PROCEDURE,
+        m.MENU_BROWSE,
+        m.MENU_CASE,
+        m.MENU_FOLLOW,
+        m.MENU_FEEDBACK,
+        m.MENU_HELP,
+    ]
     assert [len(row) for row in msg["reply_markup"]["inline_keyboard"]] == [2, 2, 2]
     assert msg["from"]["is_bot"] and msg["from"]["username"] == "tthc_bot"
 
@@ -148,14 +154,21 @@ async def test_low_confidence_offers_choices(bot: Harness) -> None:
 
 async def test_off_topic_question_is_refused_politely(bot: Harness) -> None:
     out = await bot.citizen(4105).say("toi nay doi tuyen da may gio")
-    assert out.message["text"].startswith("Dạ, em xin lỗi, câu hỏi này em chưa hỗ trợ được") and "1900 0000" in out.message["text"]
+    assert (
+        out.message["text"].startswith("Dạ, em xin lỗi, câu hỏi này em chưa hỗ trợ được")
+        and "1900 0000" in out.message["text"]
+    )
     assert "reply_markup" not in out.message
 
 
 async def test_stickers_photos_forwards_and_edits(bot: Harness) -> None:
     citizen = bot.citizen(4106)
-    for out in [await citizen.sticker(), await citizen.photo(), await citizen.photo("lam cccd can gi"),
-                await citizen.forward("Chuyển tiếp: làm căn cước cần gì")]:
+    for out in [
+        await citizen.sticker(),
+        await citizen.photo(),
+        await citizen.photo("lam cccd can gi"),
+        await citizen.forward("Chuyển tiếp: làm căn cước cần gì"),
+    ]:
         assert out.message["text"] == UNSUPPORTED_PLAIN
     question = await citizen.say("lam cccd")
     corrected = await citizen.edit(citizen.sent[-1], "dang ky tam tru can giay to gi")
@@ -188,9 +201,11 @@ async def test_stale_forged_and_foreign_buttons_get_a_short_answer_only(bot: Har
     mine, other = bot.citizen(4109), bot.citizen(4110)
     card = (await mine.say("dang ky tam tru can gi")).message
     other_menu = (await other.command("start")).message
-    for out in [await mine.press(card, "f:abcdef:fee|AAAAAAAA"),  # forged
-                await mine.press(card, "garbage"),
-                await other.press(other_menu, button(card, m.FACET_BUTTONS["fee"]))]:  # copied from another chat
+    for out in [
+        await mine.press(card, "f:abcdef:fee|AAAAAAAA"),  # forged
+        await mine.press(card, "garbage"),
+        await other.press(other_menu, button(card, m.FACET_BUTTONS["fee"])),
+    ]:  # copied from another chat
         [answer] = out.answers
         assert answer.params["text"] == m.STALE_BUTTON and len(answer.params["text"]) <= 200
         assert not out.messages and not out.edits and len(out.calls) == 1
@@ -244,8 +259,9 @@ async def test_reply_longer_than_4096_is_split(bot: Harness, kb, monkeypatch: py
 
 async def test_case_lookup_with_the_phone_digits(bot: Harness, bot_settings, kb, engine) -> None:  # type: ignore[no-untyped-def]
     async with session_scope(engine) as s:
-        cases = await demo.seed(session=s, kb=kb, secret=bot_settings.secret_key.get_secret_value(), count=8,
-                                today=dt.date(2026, 11, 25))
+        cases = await demo.seed(
+            session=s, kb=kb, secret=bot_settings.secret_key.get_secret_value(), count=8, today=dt.date(2026, 11, 25)
+        )
     case = cases[3]
     citizen = bot.citizen(4113)
     asked = await citizen.command("tracuu", case.code)
@@ -274,8 +290,11 @@ async def test_case_lookup_with_the_phone_digits(bot: Harness, bot_settings, kb,
 async def test_failures_of_telegram_do_not_lose_replies_or_stop_the_bot(bot: Harness) -> None:
     citizen = bot.citizen(4116)
     card = (await citizen.say("dang ky tam tru can gi")).message
-    bot.server.fail_next("answerCallbackQuery", 400, description="Bad Request: query is too old and response "
-                                                                  "timeout expired or query id is invalid")
+    bot.server.fail_next(
+        "answerCallbackQuery",
+        400,
+        description="Bad Request: query is too old and response timeout expired or query id is invalid",
+    )
     late = await citizen.tap(card, m.FACET_BUTTONS["fee"])
     assert "Phí, lệ phí" in late.message["text"]  # the answer to a late press still arrives
 

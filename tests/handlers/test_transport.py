@@ -35,7 +35,9 @@ class Recorder:
         fields = {k: (v.filename, v.file.read()) if isinstance(v, web.FileField) else v for k, v in form.items()}
         self.seen.append({"method": request.match_info["method"], "type": request.content_type, "fields": fields})
         if request.match_info["method"] == "sendMessage" and fields.get("text") == "bad":
-            return web.json_response({"ok": False, "error_code": 400, "description": "Bad Request: message text is empty"}, status=400)
+            return web.json_response(
+                {"ok": False, "error_code": 400, "description": "Bad Request: message text is empty"}, status=400
+            )
         return web.json_response({"ok": True, "result": MESSAGE})
 
 

@@ -66,7 +66,11 @@ def test_paper_household_book_is_never_required(kb: KnowledgeBase) -> None:
 
 
 def test_ministry_mergers_of_2025_are_reflected(kb: KnowledgeBase) -> None:
-    for pid in ("doanh-nghiep.tnhh-mot-thanh-vien", "doanh-nghiep.cong-ty-co-phan", "doanh-nghiep.doanh-nghiep-tu-nhan"):
+    for pid in (
+        "doanh-nghiep.tnhh-mot-thanh-vien",
+        "doanh-nghiep.cong-ty-co-phan",
+        "doanh-nghiep.doanh-nghiep-tu-nhan",
+    ):
         assert "so ke hoach" not in fold(_all_text(kb.get(pid))), pid
         assert "tai chinh" in fold(kb.get(pid).agency.name + kb.get(pid).agency.where), pid  # type: ignore[union-attr]
     assert "noi vu" in fold(kb.get("lao-dong.giay-phep-lao-dong").agency.name)  # type: ignore[union-attr]
@@ -100,10 +104,18 @@ def test_validate_names_file_and_field_for_each_problem(tmp_path: Path) -> None:
     root = tmp_path / "procedures"
     _write(root, "ho-tich/ho-tich.dang-ky-khai-sinh.yaml", good)
     _write(root, "ho-tich/broken.yaml", "id: [unclosed\n")
-    _write(root, "ho-tich/ho-tich.missing.yaml", good.replace("id: ho-tich.dang-ky-khai-sinh", "id: ho-tich.missing")
-           .replace("\nresult:", "\nresult_typo:"))
-    _write(root, "ho-tich/ho-tich.wrong-type.yaml", good.replace("id: ho-tich.dang-ky-khai-sinh", "id: ho-tich.wrong-type")
-           .replace("last_reviewed:", "last_reviewed: not-a-date\nx_last:"))
+    _write(
+        root,
+        "ho-tich/ho-tich.missing.yaml",
+        good.replace("id: ho-tich.dang-ky-khai-sinh", "id: ho-tich.missing").replace("\nresult:", "\nresult_typo:"),
+    )
+    _write(
+        root,
+        "ho-tich/ho-tich.wrong-type.yaml",
+        good.replace("id: ho-tich.dang-ky-khai-sinh", "id: ho-tich.wrong-type").replace(
+            "last_reviewed:", "last_reviewed: not-a-date\nx_last:"
+        ),
+    )
     _write(root, "ho-tich/ho-tich.copy.yaml", good.replace("id: ho-tich.dang-ky-khai-sinh", "id: ho-tich.copy"))
     res = cli("kb", "validate", env={"KNOWLEDGE_DIR": str(root)})
     assert res.returncode == 1
@@ -130,8 +142,25 @@ def test_export_json_has_every_procedure_and_field() -> None:
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
     assert len(data["procedures"]) == 67
-    required = {"id", "code", "name", "aliases", "field", "level", "agency", "channels", "documents",
-                "processing_time", "fees", "steps", "conditions", "result", "legal_basis", "last_reviewed", "notes"}
+    required = {
+        "id",
+        "code",
+        "name",
+        "aliases",
+        "field",
+        "level",
+        "agency",
+        "channels",
+        "documents",
+        "processing_time",
+        "fees",
+        "steps",
+        "conditions",
+        "result",
+        "legal_basis",
+        "last_reviewed",
+        "notes",
+    }
     for p in data["procedures"]:
         assert required <= p.keys()
 

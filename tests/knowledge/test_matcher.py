@@ -5,10 +5,11 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from knowledge.codes import decode_payload, encode_payload, find_code, normalize_code
-from knowledge.evaluation import read_questions, evaluate
+from knowledge.evaluation import evaluate, read_questions
 from knowledge.matcher import INTENTS, Matcher
 from knowledge.text import clean, fold
 
@@ -55,7 +56,10 @@ def test_reads_questions_however_they_are_typed(matcher: Matcher) -> None:
         "xoá thường chú mấy ngày thì xong": ("cu-tru.xoa-dang-ky-thuong-tru", "time"),  # ch/tr confusion
         "đăng kí kết hôm mất bao nhiêu tiền": ("ho-tich.dang-ky-ket-hon", "fee"),  # final m/n confusion
         "khai sinh lay trong ngay duoc khong": ("ho-tich.dang-ky-khai-sinh", "time"),  # "trong" is not "chồng"
-        "ck em người Trung Quốc, con sinh ở VN làm khai sinh cần gì": ("ho-tich.khai-sinh-yeu-to-nuoc-ngoai", "documents"),
+        "ck em người Trung Quốc, con sinh ở VN làm khai sinh cần gì": (
+            "ho-tich.khai-sinh-yeu-to-nuoc-ngoai",
+            "documents",
+        ),
     }
     for question, (expected, facet) in cases.items():
         u = matcher.understand(question)
@@ -65,7 +69,7 @@ def test_reads_questions_however_they_are_typed(matcher: Matcher) -> None:
 
 
 def test_asking_which_papers_does_not_drag_in_procedures_about_papers(matcher: Matcher) -> None:
-    """"giấy tờ" is in "chứng thực bản sao giấy tờ" and "giấy" in "giấy khai sinh": the question words of a
+    """ "giấy tờ" is in "chứng thực bản sao giấy tờ" and "giấy" in "giấy khai sinh": the question words of a
     documents (or conditions) question must not outweigh the procedure the citizen named."""
     cases = {
         "làm căn cước cần giấy tờ gì": "can-cuoc.cap-the",
@@ -78,15 +82,16 @@ def test_asking_which_papers_does_not_drag_in_procedures_about_papers(matcher: M
         u = matcher.understand(question)
         assert u.matches[0].id == expected and u.confident and u.facet == "documents", (question, u.matches[:2])
     # the same for conditions: "điều kiện" is in the food-safety certificate's name, and scored this one off topic
-    for question, expected in {"làm căn cước cần điều kiện gì": "can-cuoc.cap-the",
-                               "cơ sở đủ điều kiện an toàn thực phẩm cần điều kiện gì": "an-toan-thuc-pham.cap-gcn-co-so",
-                               }.items():
+    for question, expected in {
+        "làm căn cước cần điều kiện gì": "can-cuoc.cap-the",
+        "cơ sở đủ điều kiện an toàn thực phẩm cần điều kiện gì": "an-toan-thuc-pham.cap-gcn-co-so",
+    }.items():
         u = matcher.understand(question)
         assert u.matches[0].id == expected and u.confident and u.facet == "conditions", (question, u.matches[:2])
 
 
 def test_the_general_procedure_is_answered_when_no_qualifier_of_its_sibling_was_typed(matcher: Matcher) -> None:
-    """"Đăng ký kết hôn" and "… có yếu tố nước ngoài" score close on "đăng ký kết hôn mất bao lâu"; nothing in the
+    """ "Đăng ký kết hôn" and "… có yếu tố nước ngoài" score close on "đăng ký kết hôn mất bao lâu"; nothing in the
     question says "nước ngoài", so there is no doubt to ask about. With the qualifier typed, the sibling wins."""
     cases = {
         "đăng ký kết hôn mất bao lâu": "ho-tich.dang-ky-ket-hon",
@@ -131,16 +136,31 @@ def test_matcher_never_fails_and_answers_in_shape(matcher: Matcher, text: str) -
 
 
 def test_hostile_input_gets_a_sensible_answer(matcher: Matcher) -> None:
-    for text in ["", "   ", "😀😀😀", "\x00\x01\x02", "<script>alert(1)</script>", "'; DROP TABLE case; --",
-                 "Привет 你好 مرحبا", "a" * 100_000]:
+    for text in [
+        "",
+        "   ",
+        "😀😀😀",
+        "\x00\x01\x02",
+        "<script>alert(1)</script>",
+        "'; DROP TABLE case; --",
+        "Привет 你好 مرحبا",
+        "a" * 100_000,
+    ]:
         u = matcher.understand(text)
         assert u.intent in ("out_of_scope", "help", "greeting"), (text[:20], u.intent)
         assert len(u.query) <= 1000
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(0, 999), st.integers(0, 99), st.integers(0, 99), st.integers(1, 99), st.integers(0, 999999),
-       st.integers(0, 9999), st.sampled_from([".", "-", " ", ""]))
+@given(
+    st.integers(0, 999),
+    st.integers(0, 99),
+    st.integers(0, 99),
+    st.integers(1, 99),
+    st.integers(0, 999999),
+    st.integers(0, 9999),
+    st.sampled_from([".", "-", " ", ""]),
+)
 def test_receipt_codes_round_trip(a: int, b: int, c: int, h: int, d: int, n: int, sep: str) -> None:
     printed = f"{a:03d}.{b:02d}.{c:02d}.H{h:02d}-{d:06d}-{n:04d}"
     typed = printed.replace(".", sep).replace("-", sep).lower()

@@ -7,8 +7,8 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import bot.storage.models  # noqa: F401  (registers the tables)
-from bot.storage.db import make_engine
 from bot.settings import get_settings
+from bot.storage.db import make_engine
 
 config = context.config
 target_metadata = SQLModel.metadata
