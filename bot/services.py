@@ -1,7 +1,13 @@
-"""The services every entry point needs, built once: settings, knowledge base, matcher, database."""
+"""The services every entry point needs: settings, knowledge base, matcher and database engine.
+
+They are built once per process by the composition root (`cli/root.py`) and handed to the Telegram channel,
+the staff API and every command; nothing else builds an engine or loads the knowledge base.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -28,5 +34,17 @@ class Services:
 
 
 def build_services(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
+    """Load the knowledge base (a broken file stops here, naming it), index it, and create the engine.
+    Creating the engine opens no connection: a command that never touches the database never needs one."""
     kb = require_knowledge(settings.knowledge_path)
     return Services(settings, kb, Matcher(kb.procedures), engine or make_engine(settings))
+
+
+@asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """Services for one piece of async work, their connections closed when it ends."""
+    services = build_services(settings)
+    try:
+        yield services
+    finally:
+        await services.close()

@@ -26,14 +26,19 @@ import sys
 from dataclasses import dataclass
 
 from telegram import Update
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import TypeHandler
 
 from bot.privacy.logs import setup_logging
-from bot.services import build_services
-from bot.settings import Settings
-from bot.storage.db import make_engine
-from handlers.telegram import answer_updates, freeze_startup_objects, new_application, schedule_jobs, use_uvloop
-from knowledge.loader import require_knowledge
+from bot.services import Services
+from handlers.app import (
+    App,
+    Context,
+    answer_updates,
+    freeze_startup_objects,
+    new_application,
+    schedule_jobs,
+    use_uvloop,
+)
 
 log = logging.getLogger(__name__)
 _FRAME = struct.Struct("!I")  # each update: its length, then its JSON
@@ -82,7 +87,7 @@ class Front:
         log.info("worker %d started (pid %d)", i, proc.pid)
         return worker
 
-    async def forward(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def forward(self, update: object, context: Context) -> None:
         if not isinstance(update, Update):
             return
         data = json.dumps(update.to_dict(), separators=(",", ":")).encode()
@@ -100,7 +105,7 @@ class Front:
                 await self._replace(i, worker)
         log.error("update %d could not be handed to a worker", update.update_id)
 
-    async def watch(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def watch(self, context: Context) -> None:
         """A scheduled check: a worker that exited is started again before its chats write."""
         self._retired = [p for p in self._retired if p.poll() is None]  # reap the ones that have finished
         for i, worker in enumerate(self.workers):
@@ -136,43 +141,44 @@ class Front:
                 await asyncio.to_thread(worker.proc.wait)
 
 
-def build_front(settings: Settings, count: int) -> Application:
-    """The receiving process: PTB's updater and the scheduled jobs, and a handler that forwards every update."""
-    require_knowledge(settings.knowledge_path)  # a broken knowledge base stops here, not in a worker restart loop
-    engine = make_engine(settings)
-    app = new_application(settings)
-    schedule_jobs(app, settings, engine)
+def build_front(services: Services, count: int) -> App:
+    """The receiving process: PTB's updater and the scheduled jobs, and a handler that forwards every update.
+
+    The services were built by the composition root, so a broken knowledge base has already stopped the bot here,
+    not in a worker restart loop."""
+    app = new_application(services.settings)
+    schedule_jobs(app, services)
     front = Front(count)
     jobs_init = app.post_init
 
-    async def post_init(application: Application) -> None:
+    async def post_init(application: App) -> None:
         await front.start()
         if jobs_init:
             await jobs_init(application)
         if application.job_queue is not None:
             application.job_queue.run_repeating(front.watch, interval=5, first=5, name="workers")
 
-    async def post_stop(application: Application) -> None:
+    async def post_stop(application: App) -> None:
         await front.stop()
 
-    async def post_shutdown(application: Application) -> None:
-        await engine.dispose()
+    async def post_shutdown(application: App) -> None:
+        await services.close()
 
     app.add_handler(TypeHandler(Update, front.forward))
     app.post_init, app.post_stop, app.post_shutdown = post_init, post_stop, post_shutdown
     return app
 
 
-def run_worker(settings: Settings, fd: int) -> None:
+def run_worker(services: Services, fd: int) -> None:
     """A worker process: answers the updates read from its socket until the front closes it."""
+    settings = services.settings
     setup_logging(settings.log_level)
     # Ctrl-C in a terminal reaches the whole process group: the front decides when a worker stops
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     use_uvloop()
-    services = build_services(settings)
     app = new_application(settings, receives=False)
-    conversation = answer_updates(app, settings, services)
+    conversation = answer_updates(app, services)
     freeze_startup_objects()
 
     async def main() -> None:

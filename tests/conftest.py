@@ -22,7 +22,7 @@ from knowledge.loader import KnowledgeBase, require_knowledge
 from knowledge.matcher import Matcher
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+CATALOG = ROOT / "knowledge" / "catalog.yaml"  # the procedures the knowledge base must cover
 PG_ADMIN_URL = os.environ.get("DATABASE_TEST_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 

@@ -1,4 +1,4 @@
-"""The real PTB Application from handlers.telegram.build_application, talking to the fake Bot API
+"""The real PTB Application from handlers.app.build_application, talking to the fake Bot API
 server of tests/telegram_api.py, in polling or webhook mode, inside the test's event loop.
 
 `bot` (a Harness) knows when the bot has finished with an update (an observer handler in a late
@@ -21,7 +21,8 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.services import Services
 from bot.settings import Settings
-from handlers.telegram import ALLOWED_UPDATES, build_application
+from handlers.app import build_application
+from handlers.run import ALLOWED_UPDATES
 from tests.telegram_api import Call, FakeTelegram, free_port
 
 TOKEN = "123:ABC"
@@ -173,7 +174,7 @@ async def bot(
     """The bot running against the fake server, started and stopped as run_polling/run_webhook do."""
     server = telegram_server
     settings = bot_settings.model_copy(update={"telegram_api_url": server.url})
-    app = build_application(settings, Services(settings, kb, matcher, engine))
+    app = build_application(Services(settings, kb, matcher, engine))
     harness = Harness(server, app, mode)
     app.add_handler(TypeHandler(Update, harness.observe), group=99)
     await app.initialize()

@@ -46,7 +46,7 @@ class SimClock:
 
     def __init__(self, h: Harness) -> None:
         self.h = h
-        self.real: Dispatcher = h.app.bot_data["dispatcher"]
+        self.real: Dispatcher = h.app.bot_data.dispatcher
         self.now = dt.datetime.now(dt.UTC)
         self.lock = asyncio.Lock()
         self.paused = False
@@ -61,7 +61,7 @@ class SimClock:
     def install(cls, h: Harness) -> SimClock:
         """Before anything is queued: from now on the job's rounds go through this object's lock."""
         clock = cls(h)
-        h.app.bot_data["dispatcher"] = clock
+        h.app.bot_data.dispatcher = clock
         return clock
 
     async def take_over(self) -> None:

@@ -14,7 +14,8 @@ from bot.replies import messages as m
 from bot.replies.events import Button, Reply
 from bot.staff import demo
 from bot.storage.db import session_scope
-from handlers.telegram import COMMANDS, LIMIT
+from handlers.app import COMMANDS
+from handlers.telegram import LIMIT
 from knowledge.codes import encode_payload
 from tests.handlers.conftest import WEBHOOK_SECRET, Harness, button, buttons
 from tests.telegram_api import REGISTERED, parse_html, utf16_len

@@ -10,7 +10,7 @@ import yaml
 
 from knowledge.loader import KnowledgeBase, load_knowledge
 from knowledge.text import fold
-from tests.conftest import ROOT, SHARED
+from tests.conftest import CATALOG, ROOT
 from tests.helpers import cli
 
 
@@ -21,13 +21,13 @@ def test_a_missing_file_is_named_not_blamed_on_the_database(tmp_path) -> None:  
 
 
 def test_kb_validate_passes_on_the_bundled_files() -> None:
-    res = cli("kb", "validate", "--catalog", str(SHARED / "catalog.yaml"))
+    res = cli("kb", "validate", "--catalog", str(CATALOG))
     assert res.returncode == 0, res.stdout + res.stderr
     assert "OK: 67 procedures" in res.stdout
 
 
 def test_knowledge_base_covers_exactly_the_catalog(kb: KnowledgeBase) -> None:
-    catalog = yaml.safe_load((SHARED / "catalog.yaml").read_text(encoding="utf-8"))
+    catalog = yaml.safe_load((CATALOG).read_text(encoding="utf-8"))
     assert {p.id for p in kb.procedures} == {row["slug"] for row in catalog}
     by_slug = {row["slug"]: row for row in catalog}
     for proc in kb.procedures:
@@ -175,3 +175,9 @@ def test_show_prints_the_citizen_card() -> None:
     assert "<b>" not in out and "&amp;" not in out
     bad = cli("kb", "show", "no-such.procedure")
     assert bad.returncode == 1 and "unknown procedure" in bad.stderr
+
+
+def test_kb_validate_checks_the_projects_own_catalog_by_default() -> None:
+    res = cli("kb", "validate")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "OK: 67 procedures" in res.stdout
