@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run setup test test-sqlite test-postgres clean
+.PHONY: run setup test test-sqlite lint clean
 
 run: setup
 	$(BIN)/tthc-bot start
@@ -24,6 +24,13 @@ $(VENV)/.installed: pyproject.toml
 # The whole suite, on SQLite and on the local PostgreSQL server (DATABASE_TEST_URL to change it).
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
+
+# ruff (lint and format), mypy and the import rules of docs/architecture.md; CI runs it before the tests.
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test-sqlite: $(VENV)/.installed
 	$(BIN)/python -m pytest -q --db=sqlite
