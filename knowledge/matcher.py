@@ -338,8 +338,7 @@ class Matcher:
             return []
         scores = self.bm25.get_scores(q_in)
         k = min(self.top_k, len(scores))
-        idx = np.argpartition(-scores, k - 1)[:k]
-        idx = [int(i) for i in idx if scores[i] > 0]
+        idx = [int(i) for i in np.argpartition(-scores, k - 1)[:k] if scores[i] > 0]
         if not idx:
             return []
         top = float(max(scores[i] for i in idx))

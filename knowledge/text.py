@@ -33,7 +33,7 @@ def _strip_slow(text: str) -> str:
 
 
 # Latin letters with marks (all of Vietnamese) -> base letters, combining marks dropped: one C-level pass.
-_FOLD_TABLE = {cp: _strip_slow(chr(cp)) for cp in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]}
+_FOLD_TABLE: dict[int, str | None] = {cp: _strip_slow(chr(cp)) for cp in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]}
 _FOLD_TABLE.update(dict.fromkeys((cp for cp in range(0x300, 0x370) if unicodedata.combining(chr(cp))), None))
 
 

@@ -20,8 +20,9 @@ from collections import defaultdict
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cases.rules import CLOSED, STATUSES
@@ -96,34 +97,33 @@ async def on_time(
     session: AsyncSession, kb: KnowledgeBase, tz: ZoneInfo, start: dt.datetime | None, end: dt.datetime | None
 ) -> dict[str, Any]:
     ready = (
-        select(CaseEvent.case_id, func.min(CaseEvent.at).label("ready_at"))
+        select(col(CaseEvent.case_id), func.min(CaseEvent.at).label("ready_at"))
         .where(CaseEvent.status == "ready_for_pickup")
-        .group_by(CaseEvent.case_id)
+        .group_by(col(CaseEvent.case_id))
         .subquery()
     )
     stmt = (
-        select(
-            Case.procedure_id,
-            Case.agency,
-            Case.status,
-            Case.appointment_date,
-            Case.new_appointment_date,
-            Case.closed_at,
+        sa.select(  # SQLModel's select is typed for at most four columns
+            col(Case.procedure_id),
+            col(Case.agency),
+            col(Case.status),
+            col(Case.appointment_date),
+            col(Case.new_appointment_date),
+            col(Case.closed_at),
             ready.c.ready_at,
         )
-        .outerjoin(ready, ready.c.case_id == Case.id)  # type: ignore[arg-type]
+        .outerjoin(ready, ready.c.case_id == col(Case.id))
         .where(
-            Case.status.in_(FINISHED),
-            Case.closed_at.is_not(None),  # type: ignore[attr-defined,union-attr]
+            col(Case.status).in_(FINISHED),
+            col(Case.closed_at).is_not(None),
             *_within(Case.closed_at, start, end),
         )
     )
     overall = _Tally()
     per_procedure: dict[str, _Tally] = defaultdict(_Tally)
     per_agency: dict[str, _Tally] = defaultdict(_Tally)
-    for procedure_id, agency, status, appointment, new_appointment, closed_at, ready_at in (
-        await session.exec(stmt)
-    ).all():
+    rows = (await (await session.connection()).execute(stmt)).all()  # a Core select: SQLModel's exec has no overload
+    for procedure_id, agency, status, appointment, new_appointment, closed_at, ready_at in rows:
         done = _aware(ready_at) if status == "returned" and ready_at is not None else _aware(closed_at)
         assert done is not None
         day = done.astimezone(tz).date()

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.storage.models import Case, ChatState, Checklist, Subscription, UnansweredQuestion, VerificationAttempt, utcnow
@@ -30,14 +32,15 @@ async def purge(
     now = now or utcnow()
     day = dt.timedelta(days=1)
 
-    async def rm(stmt) -> int:  # type: ignore[no-untyped-def]
-        return (await session.exec(stmt)).rowcount or 0  # type: ignore[union-attr]
+    async def rm(stmt: Any) -> int:
+        result: Any = await session.exec(stmt)  # a DELETE: a cursor result, whose rowcount is what was removed
+        return result.rowcount or 0
 
-    closed = select(Case.id).where(Case.closed_at.is_not(None), Case.closed_at < now - closed_days * day)  # type: ignore[union-attr]
+    closed = select(col(Case.id)).where(col(Case.closed_at).is_not(None), col(Case.closed_at) < now - closed_days * day)
     return Purged(
-        chat_states=await rm(delete(ChatState).where(ChatState.updated_at < now - chat_days * day)),
-        checklists=await rm(delete(Checklist).where(Checklist.updated_at < now - chat_days * day)),
-        gaps=await rm(delete(UnansweredQuestion).where(UnansweredQuestion.created_at < now - gaps_days * day)),
-        follows=await rm(delete(Subscription).where(Subscription.case_id.in_(closed))),  # type: ignore[attr-defined]
-        attempts=await rm(delete(VerificationAttempt).where(VerificationAttempt.at < now - day)),
+        chat_states=await rm(delete(ChatState).where(col(ChatState.updated_at) < now - chat_days * day)),
+        checklists=await rm(delete(Checklist).where(col(Checklist.updated_at) < now - chat_days * day)),
+        gaps=await rm(delete(UnansweredQuestion).where(col(UnansweredQuestion.created_at) < now - gaps_days * day)),
+        follows=await rm(delete(Subscription).where(col(Subscription.case_id).in_(closed))),
+        attempts=await rm(delete(VerificationAttempt).where(col(VerificationAttempt.at) < now - day)),
     )

@@ -5,6 +5,7 @@ Shared by the lookup reply and the pushed notifications so both say the same thi
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,7 +29,7 @@ NEXT_STEP = {
 }
 
 
-def due_date(case: Case):  # type: ignore[no-untyped-def]
+def due_date(case: Case) -> dt.date:
     return case.new_appointment_date or case.appointment_date
 
 
