@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import html
 
-from sqlalchemy import update
-from sqlmodel import select
+from sqlalchemy import true, update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cases.rules import CLOSED, STATUSES
@@ -48,7 +48,7 @@ def _status_text(case: Case, kb: KnowledgeBase, settings: Settings) -> str:
 
 
 async def followers(session: AsyncSession, case: Case) -> list[int]:
-    stmt = select(Subscription.chat_id).where(Subscription.case_id == case.id, Subscription.active == True)  # noqa: E712
+    stmt = select(Subscription.chat_id).where(col(Subscription.case_id) == case.id, col(Subscription.active) == true())
     return list((await session.exec(stmt)).all())
 
 
@@ -76,11 +76,11 @@ async def queue_reminder(
     await session.exec(
         update(Outbox)
         .where(
-            Outbox.case_id == case.id,
-            Outbox.chat_id == chat_id,  # type: ignore[arg-type]
-            Outbox.kind == "reminder",
-            Outbox.status == "pending",
-            Outbox.dedupe_key != key,
+            col(Outbox.case_id) == case.id,
+            col(Outbox.chat_id) == chat_id,
+            col(Outbox.kind) == "reminder",
+            col(Outbox.status) == "pending",
+            col(Outbox.dedupe_key) != key,
         )
         .values(status="cancelled")
     )
@@ -128,9 +128,9 @@ async def on_status_change(
         await session.exec(
             update(Outbox)
             .where(
-                Outbox.case_id == case.id,
-                Outbox.kind == "reminder",  # type: ignore[arg-type]
-                Outbox.status == "pending",
+                col(Outbox.case_id) == case.id,
+                col(Outbox.kind) == "reminder",
+                col(Outbox.status) == "pending",
             )
             .values(status="cancelled")
         )

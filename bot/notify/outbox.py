@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, true, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.storage.models import Outbox, utcnow
@@ -34,7 +34,7 @@ async def enqueue(
     urgent: bool = False,
 ) -> bool:
     """Queue one message; False when a message with this key already exists."""
-    existing = (await session.exec(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key))).first()
+    existing = (await session.exec(select(Outbox.id).where(col(Outbox.dedupe_key) == dedupe_key))).first()
     if existing is not None:
         return False
     row = Outbox(
@@ -65,21 +65,22 @@ async def claim(
     """Take up to `limit` due messages (pending, or sending with an expired lease) under a new lease.
     In quiet hours only urgent ones (what the citizen just asked for)."""
     now = now or utcnow()
-    stmt = select(Outbox).where(Outbox.due_at <= now)
+    status, lease_until = col(Outbox.status), col(Outbox.lease_until)
+    stmt = select(Outbox).where(col(Outbox.due_at) <= now)
     if urgent_only:
-        stmt = stmt.where(Outbox.urgent == True)  # noqa: E712
+        stmt = stmt.where(col(Outbox.urgent) == true())
     stmt = (
-        stmt.where(or_(Outbox.status == "pending", (Outbox.status == "sending") & (Outbox.lease_until < now)))
-        .order_by(Outbox.urgent.desc(), Outbox.due_at, Outbox.id)  # type: ignore[attr-defined]
+        stmt.where(or_(status == "pending", (status == "sending") & (lease_until < now)))
+        .order_by(col(Outbox.urgent).desc(), col(Outbox.due_at), col(Outbox.id))
         .limit(limit)
     )
-    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+    if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     rows = list((await session.exec(stmt)).all())
     if rows:  # one UPDATE for the batch (the loaded rows are updated in place by the ORM)
         await session.exec(
             update(Outbox)
-            .where(Outbox.id.in_([r.id for r in rows]))  # type: ignore[union-attr]
+            .where(col(Outbox.id).in_([r.id for r in rows]))
             .values(status="sending", lease_until=now + lease)
         )
     return rows
@@ -89,22 +90,16 @@ async def mark_sent(session: AsyncSession, ids: list[int], now: dt.datetime | No
     if ids:
         await session.exec(
             update(Outbox)
-            .where(Outbox.id.in_(ids))
-            .values(
-                status="sent",
-                sent_at=now or utcnow(),  # type: ignore[union-attr]
-                lease_until=None,
-            )
+            .where(col(Outbox.id).in_(ids))
+            .values(status="sent", sent_at=now or utcnow(), lease_until=None)
         )
 
 
 async def reschedule(session: AsyncSession, row_id: int, *, due_at: dt.datetime, error: str, attempts: int) -> None:
     await session.exec(
         update(Outbox)
-        .where(Outbox.id == row_id)
-        .values(  # type: ignore[arg-type]
-            status="pending", due_at=due_at, last_error=error[:300], attempts=attempts, lease_until=None
-        )
+        .where(col(Outbox.id) == row_id)
+        .values(status="pending", due_at=due_at, last_error=error[:300], attempts=attempts, lease_until=None)
     )
 
 
@@ -115,9 +110,9 @@ async def release(session: AsyncSession, ids: list[int], *, lease_until: dt.date
         await session.exec(
             update(Outbox)
             .where(
-                Outbox.id.in_(ids),
-                Outbox.status == "sending",  # type: ignore[union-attr]
-                Outbox.lease_until == lease_until,
+                col(Outbox.id).in_(ids),
+                col(Outbox.status) == "sending",
+                col(Outbox.lease_until) == lease_until,
             )
             .values(status="pending", due_at=due_at, lease_until=None)
         )
@@ -125,16 +120,11 @@ async def release(session: AsyncSession, ids: list[int], *, lease_until: dt.date
 
 async def mark_failed(session: AsyncSession, row_id: int, *, error: str, status: str = "failed") -> None:
     await session.exec(
-        update(Outbox)
-        .where(Outbox.id == row_id)
-        .values(  # type: ignore[arg-type]
-            status=status, last_error=error[:300], lease_until=None
-        )
+        update(Outbox).where(col(Outbox.id) == row_id).values(status=status, last_error=error[:300], lease_until=None)
     )
 
 
 async def counts(session: AsyncSession) -> dict[str, int]:
-    from sqlalchemy import func
-
+    """How many rows are in each status (tests, benchmarks, the staff statistics)."""
     rows = (await session.exec(select(Outbox.status, func.count()).group_by(Outbox.status))).all()
     return {status: n for status, n in rows}

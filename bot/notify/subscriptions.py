@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlalchemy import true
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.notify.compose import on_follow
@@ -13,13 +14,17 @@ from knowledge.loader import KnowledgeBase
 
 async def follow(session: AsyncSession, *, chat_id: int, case: Case, kb: KnowledgeBase, settings: Settings) -> bool:
     """Follow `case`; False when the chat already followed it (nothing is queued again)."""
+    if case.id is None:
+        raise ValueError("only a stored case can be followed")
     sub = (
-        await session.exec(select(Subscription).where(Subscription.chat_id == chat_id, Subscription.case_id == case.id))
+        await session.exec(
+            select(Subscription).where(col(Subscription.chat_id) == chat_id, col(Subscription.case_id) == case.id)
+        )
     ).first()
     if sub is not None and sub.active:
         return False
     if sub is None:
-        sub = Subscription(chat_id=chat_id, case_id=case.id)  # type: ignore[arg-type]
+        sub = Subscription(chat_id=chat_id, case_id=case.id)
     sub.active = True
     session.add(sub)
     await session.flush()
@@ -30,18 +35,18 @@ async def follow(session: AsyncSession, *, chat_id: int, case: Case, kb: Knowled
 async def followed(session: AsyncSession, chat_id: int) -> list[Case]:
     stmt = (
         select(Case)
-        .join(Subscription, Subscription.case_id == Case.id)  # type: ignore[arg-type]
-        .where(Subscription.chat_id == chat_id, Subscription.active == True)  # noqa: E712
-        .order_by(Case.received_at.desc())
-    )  # type: ignore[attr-defined]
+        .join(Subscription, col(Subscription.case_id) == col(Case.id))
+        .where(col(Subscription.chat_id) == chat_id, col(Subscription.active) == true())
+        .order_by(col(Case.received_at).desc())
+    )
     return list((await session.exec(stmt)).all())
 
 
 async def unfollow(session: AsyncSession, *, chat_id: int, case_id: int | None = None) -> int:
     """Stop following one case, or all when `case_id` is None; returns how many follows ended."""
-    stmt = select(Subscription).where(Subscription.chat_id == chat_id, Subscription.active == True)  # noqa: E712
+    stmt = select(Subscription).where(col(Subscription.chat_id) == chat_id, col(Subscription.active) == true())
     if case_id is not None:
-        stmt = stmt.where(Subscription.case_id == case_id)
+        stmt = stmt.where(col(Subscription.case_id) == case_id)
     subs = list((await session.exec(stmt)).all())
     for sub in subs:
         sub.active = False
