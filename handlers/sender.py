@@ -2,18 +2,24 @@
 
 `LeanBot` is PTB's `ExtBot` with two calls that do not turn Telegram's answer into a `Message`: the bot never
 reads the message it sent, and parsing it back (entities, keyboard) was about 15% of the bot's CPU per
-question (docs/benchmarks.md, Bot throughput). Errors are PTB's own (BadRequest, Forbidden, RetryAfter, ...).
+question (docs/benchmarks.md, Bot throughput). Its errors are PTB's own (BadRequest, Forbidden, RetryAfter, ...);
+`core_error` is the one place that turns them into the core's (bot.notify.errors), so both senders here, the
+dispatcher's `TelegramSender` and the reply path's `send_reply`, follow bot.notify.retry's policy.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import warnings
 from typing import Any
 
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ExtBot
+from telegram.warnings import PTBDeprecationWarning
 
-from bot.notify.dispatcher import Blocked, Rejected, RetryLater, Transient
+from bot.notify.errors import Blocked, Rejected, RetryLater, SendError, Transient
+from bot.notify.retry import REPLY_RETRY, RetryPolicy, retrying
 from bot.replies.events import Button
 from handlers.transport import AiohttpRequest
 
@@ -65,6 +71,39 @@ def _body(text: str, rows: list[list[Button]] | None, **target: int) -> dict[str
     return body
 
 
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """Telegram's retry_after in seconds. PTB 22 gives an int, or a timedelta with PTB_TIMEDELTA set, and warns
+    that the int is deprecated; both are read, so the warning says nothing here."""
+    with warnings.catch_warnings():  # synchronous: no other task runs while the filter is changed
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        retry = exc.retry_after
+    return retry.total_seconds() if isinstance(retry, dt.timedelta) else float(retry)
+
+
+def core_error(exc: TelegramError) -> SendError:
+    """PTB's error as the core's: what to do about it (wait, drop and unfollow, give up, try again)."""
+    if isinstance(exc, RetryAfter):
+        return RetryLater(retry_after_seconds(exc))
+    if isinstance(exc, Forbidden):
+        return Blocked(exc.message)
+    if isinstance(exc, ChatMigrated):  # a group became a supergroup: this chat id is gone for good
+        return Blocked(f"chat migrated to {exc.new_chat_id}")
+    if isinstance(exc, BadRequest):  # a NetworkError subclass in PTB, so tested before it
+        gone = any(g in exc.message.lower() for g in _GONE)
+        return Blocked(exc.message) if gone else Rejected(exc.message)
+    if isinstance(exc, NetworkError):  # TimedOut is a NetworkError; 5xx arrive as NetworkError too
+        return Transient(type(exc).__name__)
+    return Transient(f"{type(exc).__name__}: {exc.message}")  # InvalidToken, Conflict ...: may pass; try again
+
+
+async def _send_html(bot: LeanBot, chat_id: int, text: str, rows: list[list[Button]] | None) -> None:
+    """One try, failing with the core's error; PTB's stays attached as its cause."""
+    try:
+        await bot.send_html(chat_id, text, rows)
+    except TelegramError as exc:
+        raise core_error(exc) from exc
+
+
 class TelegramSender:
     """The dispatcher's channel: sends one outbox message and maps PTB's errors to the core's."""
 
@@ -73,18 +112,26 @@ class TelegramSender:
 
     async def send(self, chat_id: int, text: str, buttons: list[list[dict[str, Any]]]) -> None:
         rows = [[Button(b["text"], b.get("data"), b.get("url")) for b in row] for row in buttons]
-        try:
-            await self.bot.send_html(chat_id, text, rows)
-        except RetryAfter as exc:
-            retry = exc.retry_after
-            raise RetryLater(retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)) from None
-        except Forbidden as exc:
-            raise Blocked(exc.message) from None
-        except ChatMigrated as exc:  # a group became a supergroup: this chat id is gone for good
-            raise Blocked(f"chat migrated to {exc.new_chat_id}") from None
-        except BadRequest as exc:
-            if any(g in exc.message.lower() for g in _GONE):
-                raise Blocked(exc.message) from None
-            raise Rejected(exc.message) from None
-        except (TimedOut, NetworkError) as exc:  # TimedOut is a NetworkError; 5xx arrive as NetworkError too
-            raise Transient(type(exc).__name__) from None
+        await _send_html(self.bot, chat_id, text, rows)
+
+
+async def send_reply(
+    bot: LeanBot,
+    chat_id: int,
+    text: str,
+    rows: list[list[Button]] | None = None,
+    *,
+    policy: RetryPolicy = REPLY_RETRY,
+) -> None:
+    """Send a reply the citizen is waiting for, retried as `policy` says (by default: a 429 of 10 s or less waited
+    out, a network error retried after 0.5 s and 1 s, three tries at most, a refusal not retried).
+
+    When it gives up it raises PTB's own error of the last try (RetryAfter, NetworkError, BadRequest, ...), as
+    the reply path always did: its callers and PTB's error handler keep seeing Telegram's errors."""
+    try:
+        await retrying(lambda: _send_html(bot, chat_id, text, rows), policy)
+        return
+    except SendError as exc:
+        failed = exc
+    cause = failed.__cause__  # raised outside the except block, so PTB's error keeps its own cause and context
+    raise cause if isinstance(cause, TelegramError) else failed

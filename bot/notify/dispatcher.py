@@ -1,6 +1,8 @@
 """Sends the outbox: claims due messages, respects Telegram's limits, retries, and never loses one.
 
-The channel is behind `Sender`; it raises the errors below so this module stays free of Telegram.
+The channel is behind `Sender`; it raises the errors of bot.notify.errors so this module stays free of
+Telegram. When a failed send is tried again is `bot.notify.retry`'s policy (the row gets a new due time;
+nothing sleeps).
 Rows are marked sent once per batch: a process killed mid-batch re-sends at most that batch.
 Messages to one chat go out in the order they were queued: once one of them has to wait (per-chat
 limit, 429, network error), the ones after it in that chat wait at least as long. A batch stops
@@ -16,14 +18,31 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 
 from bot.notify import outbox
+from bot.notify.errors import Blocked, Rejected, RetryLater, SendError, Transient
+from bot.notify.retry import OUTBOX_RETRY, RetryPolicy
 from bot.storage.db import DB_ERRORS, session_scope
-from bot.storage.models import Subscription, utcnow
+from bot.storage.models import Outbox, Subscription, utcnow
+
+# The errors moved to bot.notify.errors; code that imports them from here keeps working.
+__all__ = [
+    "Blocked",
+    "Dispatcher",
+    "RateLimiter",
+    "Rejected",
+    "RetryLater",
+    "SendError",
+    "Sender",
+    "Stats",
+    "Transient",
+    "in_quiet_hours",
+]
 
 log = logging.getLogger(__name__)
 
@@ -31,29 +50,9 @@ QUIET_START, QUIET_END = 21, 7
 LEASE_USE = 0.75  # start no send after this share of the lease: the rest covers sends still in flight
 
 
-class SendError(Exception):
-    """A message could not be delivered; the subclass says what to do."""
-
-
-class RetryLater(SendError):
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"retry after {seconds}s")
-        self.seconds = seconds
-
-
-class Blocked(SendError):
-    """The user blocked the bot or the chat no longer exists: stop following, drop the message."""
-
-
-class Transient(SendError):
-    """Network error, timeout or server error: try again later."""
-
-
-class Rejected(SendError):
-    """The channel refused this message for good (bad request)."""
-
-
 class Sender(Protocol):
+    """A channel: sends one message or raises an error of bot.notify.errors (anything else counts as Transient)."""
+
     async def send(self, chat_id: int, text: str, buttons: list[list[dict[str, Any]]]) -> None: ...
 
 
@@ -110,10 +109,6 @@ def in_quiet_hours(now: dt.datetime, tz: dt.tzinfo) -> bool:
     return hour >= QUIET_START or hour < QUIET_END
 
 
-def backoff(attempts: int) -> float:
-    return float(min(600, 2**attempts))
-
-
 class Item(NamedTuple):
     id: int
     chat_id: int
@@ -121,12 +116,21 @@ class Item(NamedTuple):
     attempts: int
 
 
+def _item(row: Outbox) -> Item:
+    assert row.id is not None, "a claimed row was read from the database, so it has an id"
+    return Item(row.id, row.chat_id, row.payload, row.attempts)
+
+
+Kind = Literal["sent", "retry", "defer", "release", "blocked", "failed"]
+
+
 @dataclass
 class Outcome:
     """What became of one claimed row: sent, retry (a failed try, counted), defer (not tried, waits),
-    release (not tried, given back now), blocked (dropped, chat unfollowed) or failed."""
+    release (not tried, given back now), blocked (dropped, chat unfollowed) or failed. `due` is set
+    for retry and defer."""
 
-    kind: str
+    kind: Kind
     due: dt.datetime | None = None
     error: str = ""
     attempts: int = 0
@@ -142,11 +146,11 @@ class Dispatcher:
         batch: int = 100,
         limiter: RateLimiter | None = None,
         concurrency: int = 16,
-        max_attempts: int = 8,
+        retry: RetryPolicy = OUTBOX_RETRY,
         lease: dt.timedelta = outbox.LEASE,
     ) -> None:
         self.engine, self.sender, self.tz = engine, sender, tz
-        self.batch, self.limiter, self.concurrency, self.max_attempts = batch, limiter, concurrency, max_attempts
+        self.batch, self.limiter, self.concurrency, self.retry = batch, limiter, concurrency, retry
         self.lease = lease
         self.totals = Stats()
 
@@ -159,8 +163,7 @@ class Dispatcher:
             rows = await outbox.claim(
                 session, limit=self.batch, now=now, urgent_only=in_quiet_hours(now, self.tz), lease=self.lease
             )
-            claimed = [Item(r.id, r.chat_id, r.payload, r.attempts) for r in rows]  # type: ignore[arg-type]
-            lease_until = rows[0].lease_until if rows else None
+            claimed = [_item(r) for r in rows]
         if not claimed:
             return Stats()
         deadline = time.monotonic() + self.lease.total_seconds() * LEASE_USE
@@ -170,6 +173,15 @@ class Dispatcher:
         else:
             await self._send_paced(claimed, now, deadline, results)
         stats = self._keep_order(claimed, results)
+        await self._record(claimed, results, now, lease_until=now + self.lease)  # the lease `claim` wrote
+        self.totals.add(stats)
+        return stats
+
+    async def _record(
+        self, claimed: list[Item], results: dict[int, Outcome], now: dt.datetime, *, lease_until: dt.datetime
+    ) -> None:
+        """Write the batch's outcomes in one transaction: sent, rescheduled, dropped or failed, given back; the
+        follows of chats that blocked the bot turned off."""
         sent = [i.id for i in claimed if results[i.id].kind == "sent"]
         released = [i.id for i in claimed if results[i.id].kind == "release"]
         blocked_chats = {i.chat_id for i in claimed if results[i.id].kind == "blocked"}
@@ -178,26 +190,17 @@ class Dispatcher:
             for item in claimed:
                 out = results[item.id]
                 if out.kind in ("retry", "defer"):
-                    await outbox.reschedule(
-                        session,
-                        item.id,
-                        due_at=out.due,
-                        error=out.error,  # type: ignore[arg-type]
-                        attempts=out.attempts,
-                    )
+                    due = out.due or now  # always set for these two
+                    await outbox.reschedule(session, item.id, due_at=due, error=out.error, attempts=out.attempts)
                 elif out.kind in ("blocked", "failed"):
                     await outbox.mark_failed(
                         session, item.id, error=out.error, status="dropped" if out.kind == "blocked" else "failed"
                     )
-            await outbox.release(session, released, lease_until=lease_until, due_at=now)  # type: ignore[arg-type]
+            await outbox.release(session, released, lease_until=lease_until, due_at=now)
             if blocked_chats:
                 await session.exec(
-                    update(Subscription)
-                    .where(Subscription.chat_id.in_(blocked_chats))  # type: ignore[attr-defined]
-                    .values(active=False)
+                    update(Subscription).where(col(Subscription.chat_id).in_(blocked_chats)).values(active=False)
                 )
-        self.totals.add(stats)
-        return stats
 
     @staticmethod
     def _after(first: Outcome, item: Item) -> Outcome:
@@ -234,7 +237,8 @@ class Dispatcher:
         self, claimed: list[Item], now: dt.datetime, deadline: float, results: dict[int, Outcome]
     ) -> None:
         """Telegram's limits: starts spaced by the limiter, several requests in flight at once (so the
-        round-trip time does not cap the rate), never two at once to the same chat."""
+        round-trip time does not cap the rate), never two at once to the same chat. One loop, because
+        every decision (wait, defer, give back) depends on what the sends already started have done."""
         limiter = self.limiter
         assert limiter is not None
         sem = asyncio.Semaphore(self.concurrency)
@@ -303,22 +307,28 @@ class Dispatcher:
     async def _send(self, item: Item, now: dt.datetime) -> Outcome:
         try:
             await self.sender.send(item.chat_id, item.payload.get("text", ""), item.payload.get("buttons", []))
-            return Outcome("sent")
-        except RetryLater as exc:
-            if self.limiter is not None:
-                self.limiter.pause(exc.seconds)
-            return Outcome("retry", now + dt.timedelta(seconds=exc.seconds), str(exc), item.attempts + 1)
         except Blocked as exc:
             return Outcome("blocked", error=f"blocked: {exc}")
         except Rejected as exc:
             return Outcome("failed", error=f"rejected: {exc}")
-        except Exception as exc:  # noqa: BLE001 — anything else is treated as transient
-            log.warning("send failed (%s), outbox row %s attempt %s", type(exc).__name__, item.id, item.attempts + 1)
-            if item.attempts + 1 >= self.max_attempts:
-                return Outcome("failed", error=f"gave up: {type(exc).__name__}")
-            return Outcome(
-                "retry", now + dt.timedelta(seconds=backoff(item.attempts + 1)), type(exc).__name__, item.attempts + 1
-            )
+        except Exception as exc:  # RetryLater, Transient or anything unforeseen: the retry policy decides
+            return self._failed_try(item, now, exc)
+        return Outcome("sent")
+
+    def _failed_try(self, item: Item, now: dt.datetime, exc: Exception) -> Outcome:
+        """A try that may be repeated: a 429 pauses all sending; the policy gives the row its next due time, or
+        gives up on it."""
+        attempt = item.attempts + 1
+        if isinstance(exc, RetryLater):
+            if self.limiter is not None:
+                self.limiter.pause(exc.seconds)
+        else:
+            log.warning("send failed (%s), outbox row %s attempt %s", type(exc).__name__, item.id, attempt)
+        wait = self.retry.delay(attempt, exc)
+        if wait is None:
+            return Outcome("failed", error=f"gave up: {type(exc).__name__}")
+        error = str(exc) if isinstance(exc, RetryLater) else type(exc).__name__
+        return Outcome("retry", now + dt.timedelta(seconds=wait), error, attempt)
 
     async def tick(self) -> Stats:
         """One scheduled round; a database outage is logged and waited out, never raised into the scheduler."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,8 @@ from sqlmodel import select
 from bot.cases.rules import NewCase, create_case, get_case
 from bot.notify import outbox, subscriptions
 from bot.notify.compose import reminder_time
-from bot.notify.dispatcher import Blocked, Dispatcher, RateLimiter, RetryLater, in_quiet_hours
+from bot.notify.dispatcher import Blocked, Dispatcher, RateLimiter, RetryLater, Stats, Transient, in_quiet_hours
+from bot.notify.retry import RetryPolicy
 from bot.staff.status import set_status
 from bot.storage.db import session_scope
 from bot.storage.models import Outbox, Subscription
@@ -169,16 +171,71 @@ async def test_quiet_hours_hold_all_but_urgent_messages(engine) -> None:  # type
 
 async def test_rate_limits_space_messages_per_chat(engine) -> None:  # type: ignore[no-untyped-def]
     await _queue(engine, 4, chats=1)
-    clock = {"t": 0.0}
-
-    async def fake_sleep(seconds: float) -> None:
-        clock["t"] += seconds
-
-    limiter = RateLimiter(clock=lambda: clock["t"], sleep=fake_sleep)
+    limiter = RateLimiter(clock=lambda: 0.0)  # time stands still: the chat's second message is not due yet
     sender = RecordingSender()
     d = Dispatcher(engine, sender, tz=VN, limiter=limiter)
     stats = await d.run_once(now=NOON)
     assert stats.sent == 1 and stats.deferred == 3  # one a second to the same chat
+
+
+async def test_rate_limits_on_the_event_loops_clock(engine) -> None:  # type: ignore[no-untyped-def]
+    """The production limiter (no clock given; intervals shortened): a chat's second message waits its interval
+    through the outbox, and the starts are spaced by the overall rate."""
+    await _queue(engine, 5, chats=3)  # chats 1000, 1001, 1002, 1000, 1001
+    loop = asyncio.get_running_loop()
+    starts: list[float] = []
+
+    class TimedSender(RecordingSender):
+        async def send(self, chat_id: int, text: str, buttons: list) -> None:  # type: ignore[type-arg]
+            starts.append(loop.time())
+            await super().send(chat_id, text, buttons)
+
+    sender = TimedSender()
+    d = Dispatcher(engine, sender, tz=VN, limiter=RateLimiter(per_second=100, per_chat_interval=0.5))
+    stats = await d.run_once(now=NOON)
+    assert (stats.sent, stats.deferred) == (3, 2) and [c for c, _ in sender.sent] == [1000, 1001, 1002]
+    assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= 1 / 100 - 1e-6
+    async with session_scope(engine) as s:
+        waiting = (await s.exec(select(Outbox).where(Outbox.status == "pending"))).all()
+    later = NOON + dt.timedelta(seconds=0.5)
+    assert {(r.chat_id, r.due_at) for r in waiting} == {(1000, later), (1001, later)}
+    await asyncio.sleep(0.5)
+    assert (await d.run_once(now=later)).sent == 2
+
+
+async def test_a_429_pauses_all_sending_until_retry_after(engine) -> None:  # type: ignore[no-untyped-def]
+    await _queue(engine, 3, chats=3)
+    clock = {"t": 1_000.0}
+    sender = RecordingSender()
+    sender.fail = {1000: RetryLater(3)}
+    d = Dispatcher(engine, sender, tz=VN, limiter=RateLimiter(clock=lambda: clock["t"]))
+    stats = await d.run_once(now=NOON)
+    assert (stats.retried, stats.deferred, stats.sent) == (1, 2, 0)  # the others were given back, not tried
+    clock["t"] += 2.5
+    assert await d.run_once(now=NOON + dt.timedelta(seconds=2.5)) == Stats()  # paused: nothing even claimed
+    assert sender.sent == []
+    clock["t"] += 0.5
+    assert (await d.run_once(now=NOON + dt.timedelta(seconds=3))).sent == 3
+    async with session_scope(engine) as s:
+        rows = {r.chat_id: r for r in (await s.exec(select(Outbox))).all()}
+    assert rows[1000].attempts == 1 and rows[1001].attempts == 0 and rows[1002].attempts == 0
+
+
+async def test_a_transient_failure_is_retried_by_the_policy_then_given_up(engine) -> None:  # type: ignore[no-untyped-def]
+    await _queue(engine, 1)
+    sender = RecordingSender()
+    d = Dispatcher(engine, sender, tz=VN, retry=RetryPolicy(attempts=3, base=2, cap=3))
+    now = NOON
+    for wait in (2, 3):  # 2 s, then 4 s capped at 3 s
+        sender.fail = {1000: Transient("NetworkError")}
+        assert (await d.run_once(now=now)).retried == 1
+        assert (await d.run_once(now=now + dt.timedelta(seconds=wait - 0.5))) == Stats()
+        now += dt.timedelta(seconds=wait)
+    sender.fail = {1000: Transient("NetworkError")}
+    assert (await d.run_once(now=now)).failed == 1  # the third try was the last
+    async with session_scope(engine) as s:
+        [row] = (await s.exec(select(Outbox))).all()
+    assert (row.status, row.attempts, row.last_error) == ("failed", 2, "gave up: Transient")
 
 
 @pytest.mark.parametrize("n", [250])
