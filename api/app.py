@@ -57,13 +57,13 @@ from api.schemas import (
     SurveyPage,
     SurveyPublic,
 )
-from bot.cases.rules import STATUSES, CaseError, NewCase, check_transition, create_case, history
+from bot.cases.rules import STATUSES, CaseError, NewCase, Problem, create_case, describe, describe_vi, history
 from bot.feedback.tickets import CATEGORIES, STATES, tracking_code
 from bot.insights import stats as stats_mod
 from bot.privacy.hashing import mask_name, phone_hmac, phone_last4
 from bot.settings import Settings
 from bot.staff import apikeys
-from bot.staff.status import set_status
+from bot.staff.status import change_case_status
 from bot.storage.db import session_scope
 from bot.storage.models import Case, CaseEvent, Feedback, SurveyResponse, utcnow
 from knowledge.codes import CODE_RE, normalize_code
@@ -639,24 +639,18 @@ def create_app(settings: Settings, kb: KnowledgeBase, engine: AsyncEngine) -> Fa
         summary="Change a case's status",
         responses=_errors(401, 403, 404, 409, 413, 422, 429),
     )
-    async def change_case_status(code: CodePath, body: StatusChange, principal: Writer) -> StatusChangeResult:
+    async def post_status(code: CodePath, body: StatusChange, principal: Writer) -> StatusChangeResult:
         """Move a case to a new status with an optional note: writes the history row and queues the
         bot's message to every chat following the case, in one transaction. 404 for an unknown code,
         409 for a transition the case's current status does not allow, 422 when the status needs a
         `new_date` (overdue), a `note` (rejected) or `missing_documents` (need_supplement); in every
         refused case nothing is written. Needs `write`."""
         async with session_scope(engine) as s:
-            case = await load_case(s, code, lock=True)
+            await load_case(s, code, lock=True)
             try:
-                check_transition(case.status, body.status)
-            except CaseError as exc:
-                raise ApiError(
-                    409, "invalid_transition", _transition_message(case.status, body.status), message_vi=str(exc)
-                ) from None
-            try:
-                event = await set_status(
+                changed = await change_case_status(
                     s,
-                    case=case,
+                    code,
                     status=body.status,
                     kb=kb,
                     settings=settings,
@@ -666,14 +660,8 @@ def create_app(settings: Settings, kb: KnowledgeBase, engine: AsyncEngine) -> Fa
                     source=principal.source,
                 )
             except CaseError as exc:
-                field, msg = _requirement(body.status)
-                raise ApiError(
-                    422,
-                    "status_requirements",
-                    msg,
-                    message_vi=str(exc),
-                    detail=[{"loc": ["body", field], "msg": msg, "type": "value_error"}],
-                ) from None
+                raise status_refused(exc.problems[0]) from None
+            case, event = changed.case, changed.event
             return StatusChangeResult(case=case_public(case, kb, pii=principal.pii), event=event_public(event))
 
     @app.get(
@@ -864,16 +852,22 @@ def create_app(settings: Settings, kb: KnowledgeBase, engine: AsyncEngine) -> Fa
     return app
 
 
-def _transition_message(current: str, new: str) -> str:
-    from bot.cases.rules import TRANSITIONS
-
-    allowed = ", ".join(sorted(TRANSITIONS.get(current, ()))) or "none (the case is closed)"
-    return f"A case in status {current!r} cannot move to {new!r}; allowed: {allowed}."
+API_FIELDS = {"status": "status", "new_date": "new_date", "note": "note", "missing": "missing_documents"}
 
 
-def _requirement(status: str) -> tuple[str, str]:
-    return {
-        "overdue": ("new_date", "status overdue needs new_date, the new appointment date"),
-        "rejected": ("note", "status rejected needs a note giving the reason"),
-        "need_supplement": ("missing_documents", "status need_supplement needs missing_documents (or a note)"),
-    }.get(status, ("status", f"status {status!r} was refused"))
+def status_refused(problem: Problem) -> ApiError:
+    """A refusal of the rules table in the API's terms: 409 for a transition the case's status does not allow,
+    422 naming the JSON field for a missing requirement."""
+    if problem.code == "not_allowed":
+        allowed = ", ".join(problem.allowed) or "none (the case is closed)"
+        message = f"A case in status {problem.current!r} cannot move to {problem.status!r}; allowed: {allowed}."
+        return ApiError(409, "invalid_transition", message, message_vi=describe_vi(problem))
+    name = API_FIELDS[problem.field]
+    message = f"{name}: {describe(problem, API_FIELDS)}"
+    return ApiError(
+        422,
+        "status_requirements",
+        message,
+        message_vi=describe_vi(problem),
+        detail=[{"loc": ["body", name], "msg": describe(problem, API_FIELDS), "type": "value_error"}],
+    )

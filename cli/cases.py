@@ -9,16 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import unicodedata
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.cases.rules import STATUSES, CaseError, CaseNotFound, Problem, describe, parse_status
+from bot.replies.dates import DateError, to_date
 from bot.settings import Settings, get_settings
+from knowledge.codes import display_code, normalize_code
 from knowledge.loader import KnowledgeBase, require_knowledge
+
+if TYPE_CHECKING:
+    from bot.staff.status import StatusChanged
+
+T = TypeVar("T")
 
 cases_app = typer.Typer(
     help="Cases (hồ sơ): import a CSV/XLSX file, change a status, show a case.", no_args_is_help=True
@@ -36,6 +47,20 @@ def _knowledge() -> KnowledgeBase:
 def _stop(message: str, code: int) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def _in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    from bot.storage.db import make_engine, session_scope
+
+    async def go() -> T:
+        engine = make_engine(_settings())
+        try:
+            async with session_scope(engine) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
 
 
 @cases_app.command("import")
@@ -81,21 +106,26 @@ def import_cases(
     typer.echo(report.summary())
 
 
-def _missing(text: str | None) -> list[str] | None:
+OPTIONS = {"status": "STATUS", "new_date": "--new-date", "note": "--note", "missing": "--missing"}
+
+
+def _text(value: str | None) -> str | None:
+    """The option as stored: NFC, trimmed; None when not given or blank."""
+    if value is None:
+        return None
+    return unicodedata.normalize("NFC", value).strip() or None
+
+
+def _documents(text: str | None) -> list[str] | None:
     if text is None:
         return None
-    return [item.strip() for item in text.split(";") if item.strip()]
+    return [item.strip() for item in unicodedata.normalize("NFC", text).split(";") if item.strip()]
 
 
 @cases_app.command("set-status")
 def set_status_cmd(
     code: Annotated[str, typer.Argument(help="Receipt code, any separators.")],
-    status: Annotated[
-        str,
-        typer.Argument(
-            help="received, in_progress, need_supplement, ready_for_pickup, returned, overdue, rejected or withdrawn."
-        ),
-    ],
+    status: Annotated[str, typer.Argument(help=f"{', '.join(STATUSES)} (or the Vietnamese label).")],
     note: Annotated[str | None, typer.Option(help="Note shown to the citizen (the reason, for rejected).")] = None,
     new_date: Annotated[
         str | None,
@@ -104,59 +134,32 @@ def set_status_cmd(
     missing: Annotated[str | None, typer.Option(help="Documents to supplement, separated by ';'.")] = None,
 ) -> None:
     """Move a case to a new status; the chats following it are notified."""
-    import unicodedata
+    from bot.staff.status import change_case_status
 
-    from bot.staff.importing import CellError, parse_status, requirement_problem, to_date, transition_problem
-    from bot.staff.status import set_status
-    from bot.storage.db import make_engine, session_scope
-    from bot.storage.models import Case, Outbox
-    from knowledge.codes import normalize_code
-
-    s, kb = _settings(), _knowledge()
-    try:
-        target = parse_status(status)
-    except CellError as exc:
-        _stop(f"STATUS: {exc}", 2)
+    target = parse_status(status)
+    if target is None:
+        _stop(f"STATUS: {describe(Problem('status', 'unknown_status', status))}", 2)
     try:
         day = to_date(new_date) if new_date is not None else None
-    except CellError as exc:
+    except DateError as exc:
         _stop(f"--new-date: {exc}", 2)
-    text = unicodedata.normalize("NFC", note).strip() if note is not None else ""
-    docs = _missing(unicodedata.normalize("NFC", missing)) if missing is not None else None
-    problem = requirement_problem(target, note=text or None, new_date=day, missing=docs)
-    if problem:
-        option = {"new_appointment_date": "--new-date", "note": "--note", "missing_documents": "--missing"}[problem[0]]
-        _stop(f"{option}: {problem[1]}", 2)
-    key = normalize_code(code)
+    s, kb = _settings(), _knowledge()
 
-    async def go() -> str:
-        engine = make_engine(s)
-        try:
-            async with session_scope(engine) as session:
-                case = None
-                if key is not None:  # locked: nobody changes the status between the check and the change
-                    stmt = select(Case).where(Case.code == key).with_for_update()
-                    case = (await session.exec(stmt)).first()
-                if case is None:
-                    raise LookupError(f"no case with code {code!r}")
-                refused = transition_problem(case.status, target)
-                if refused:
-                    raise LookupError(f"{case.display_code}: {refused}")
-                count = select(func.count()).select_from(Outbox)
-                before = (await session.exec(count)).one()
-                previous = case.status
-                await set_status(
-                    session, case=case, status=target, kb=kb, settings=s, note=text or None, new_date=day, missing=docs
-                )
-                queued = (await session.exec(count)).one() - before
-                return f"{case.display_code}: {previous} -> {target}; {queued} notification(s) queued"
-        finally:
-            await engine.dispose()
+    async def work(session: AsyncSession) -> StatusChanged:
+        return await change_case_status(
+            session, code, status=target, kb=kb, settings=s, note=_text(note), new_date=day, missing=_documents(missing)
+        )
 
     try:
-        typer.echo(asyncio.run(go()))
-    except LookupError as exc:
+        done = _in_session(work)
+    except CaseNotFound as exc:
         _stop(str(exc), 1)
+    except CaseError as exc:
+        problem = exc.problems[0]
+        if problem.code == "required":  # a malformed command: an option is missing
+            _stop(f"{OPTIONS[problem.field]}: {describe(problem, OPTIONS)}", 2)
+        _stop(f"{display_code(normalize_code(code) or code)}: {describe(problem, OPTIONS)}", 1)
+    typer.echo(f"{done.case.display_code}: {done.previous} -> {target}; {done.queued} notification(s) queued")
 
 
 @cases_app.command("show")

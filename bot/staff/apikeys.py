@@ -14,7 +14,7 @@ import re
 import secrets
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.storage.models import ApiKey, utcnow
@@ -95,4 +95,4 @@ async def revoke(session: AsyncSession, name: str) -> ApiKey:
 
 
 async def list_keys(session: AsyncSession) -> list[ApiKey]:
-    return list((await session.exec(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id))).all())
+    return list((await session.exec(select(ApiKey).order_by(col(ApiKey.created_at), col(ApiKey.id)))).all())

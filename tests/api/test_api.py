@@ -264,6 +264,13 @@ async def test_refused_status_changes_write_nothing(settings, kb, engine, keys) 
         assert r.json()["detail"][0]["loc"] == ["body", "new_date"] and "ngày hẹn trả mới" in r.json()["message_vi"]
         r = await c.post(f"/api/v1/cases/{CODE}/status", json={"status": "rejected"}, headers=w)
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "note"]
+        assert r.json()["message"] == "note: status rejected needs a note giving the reason"
+        r = await c.post(
+            f"/api/v1/cases/{CODE}/status", json={"status": "need_supplement", "missing_documents": []}, headers=w
+        )
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "missing_documents"]
+        assert r.json()["detail"][0]["msg"] == "status need_supplement needs the missing documents (or note)"
+        assert "danh sách giấy tờ cần bổ sung" in r.json()["message_vi"]
         r = await c.post(f"/api/v1/cases/{CODE}/status", json={"status": "lost"}, headers=w)
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "status"]
 

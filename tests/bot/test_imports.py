@@ -399,6 +399,12 @@ BAD = {
         "a case in status returned cannot move to in_progress",
     ),
     "overdue without date": ({"status": "overdue"}, "new_appointment_date", "needs the new appointment date"),
+    "rejected without note": ({"status": "rejected"}, "note", "status rejected needs a note giving the reason"),
+    "need_supplement without documents": (
+        {"status": "need_supplement"},
+        "missing_documents",
+        "status need_supplement needs the missing documents (or a note)",
+    ),
 }
 
 
@@ -564,6 +570,28 @@ def test_cells_are_checked(tmp_path, settings, kb) -> None:  # type: ignore[no-u
     )
 
 
+async def test_status_requirements_of_existing_cases_name_the_column(engine, settings, kb, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An existing case's change is refused by the rules table as it is written; the row then writes nothing of its
+    own, not even its other changed fields."""
+    await run(engine, write_csv(tmp_path / "a.csv", [row(1, status="in_progress"), row(2), row(3)]), settings, kb)
+    before = await _snapshot(engine)
+    header = ["Mã hồ sơ", *HEADER[1:12], "Trạng thái", "Ghi chú", "Ngày hẹn mới", "Cần bổ sung"]
+    bad = [
+        row(1, status="rejected", agency="UBND xã"),
+        row(2, status="overdue"),
+        row(3, status="need_supplement", fee="20.000"),
+    ]
+    path = write_csv(tmp_path / "b.csv", [dict(zip(header, r.values(), strict=True)) for r in bad], header=header)
+    report = await run(engine, path, settings, kb, skip_bad_rows=True)
+    assert report.written and (report.updated, report.skipped) == (0, 3)
+    assert [str(e) for e in report.errors] == [
+        f"{path}:2:Ghi chú: status rejected needs a note giving the reason",
+        f"{path}:3:Ngày hẹn mới: status overdue needs the new appointment date",
+        f"{path}:4:Cần bổ sung: status need_supplement needs the missing documents (or a note)",
+    ]
+    assert await _snapshot(engine) == before
+
+
 # --- updates and notifications --------------------------------------------------------------
 
 
@@ -658,7 +686,17 @@ def test_cli_import_set_status_and_show(tmp_path) -> None:  # type: ignore[no-un
     assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1
     assert "cannot move to returned" in refused.stderr
     late = cli("cases", "set-status", code(1), "overdue", env=env)
-    assert late.returncode == 2 and "--new-date" in late.stderr
+    assert late.returncode == 2
+    assert late.stderr.strip() == "error: --new-date: status overdue needs the new appointment date"
+    reason = cli("cases", "set-status", code(1), "rejected", "--note", "  ", env=env)
+    assert reason.returncode == 2 and reason.stderr.startswith("error: --note: status rejected needs a note")
+    documents = cli("cases", "set-status", code(1), "need_supplement", env=env)
+    assert documents.returncode == 2
+    assert documents.stderr.strip() == (
+        "error: --missing: status need_supplement needs the missing documents (or --note)"
+    )
+    bad_status = cli("cases", "set-status", code(1), "done", env=env)
+    assert bad_status.returncode == 2 and "STATUS: 'done' is not a status" in bad_status.stderr
     unknown = cli("cases", "set-status", "000.00.15.H57-261120-0999", "in_progress", env=env)
     assert unknown.returncode == 1 and "no case with code" in unknown.stderr
 

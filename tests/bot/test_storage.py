@@ -7,9 +7,27 @@ import json
 
 import pytest
 
-from bot.cases.rules import CaseError, NewCase, change_status, create_case, get_case, history
+from bot.cases.rules import (
+    CLOSED,
+    RULES,
+    STATUSES,
+    TRANSITIONS,
+    CaseError,
+    NewCase,
+    Problem,
+    change_status,
+    check_change,
+    create_case,
+    describe,
+    describe_vi,
+    get_case,
+    history,
+    parse_status,
+)
+from bot.notify import subscriptions
 from bot.settings import Settings, SettingsError
 from bot.staff import demo
+from bot.staff.status import set_status
 from bot.storage.db import database_url, session_scope
 from tests.helpers import cli
 
@@ -59,6 +77,60 @@ async def test_transitions_are_enforced_and_history_kept(engine) -> None:  # typ
         events = await history(s, case)
         assert [e.status for e in events] == ["received", "in_progress", "overdue", "ready_for_pickup", "returned"]
         assert case.closed_at is not None and case.new_appointment_date == dt.date(2025, 12, 1)
+
+
+def test_every_status_has_one_rule() -> None:
+    assert list(RULES) == list(STATUSES) == list(TRANSITIONS)
+    for name, rule in RULES.items():
+        assert rule.label == STATUSES[name] and set(rule.allowed_next) == TRANSITIONS[name]
+        assert rule.allowed_next <= RULES.keys(), name  # every target is a status
+        assert (name in CLOSED) == rule.closed == (not rule.allowed_next), name
+        assert parse_status(name) == name and parse_status(rule.label.upper()) == name
+    assert {name: [r.field for r in rule.requires] for name, rule in RULES.items() if rule.requires} == {
+        "need_supplement": ["missing"],
+        "overdue": ["new_date"],
+        "rejected": ["note"],
+    }
+    assert parse_status("in-progress") == "in_progress" and parse_status("done") is None
+
+
+def test_check_change_returns_structured_problems() -> None:
+    assert check_change("received", "in_progress") == []
+    assert check_change("received", "lost") == [Problem("status", "unknown_status", "lost", "received")]
+    assert check_change("returned", "rejected") == [
+        Problem("status", "not_allowed", "rejected", "returned"),
+        Problem("note", "required", "rejected", "returned"),
+    ]
+    assert check_change(None, "returned") == []  # a new case may reach any status
+    assert [p.field for p in check_change("in_progress", "overdue")] == ["new_date"]
+    assert check_change("in_progress", "overdue", new_date=dt.date(2026, 12, 1)) == []
+    assert [p.field for p in check_change("in_progress", "rejected", note="")] == ["note"]
+    assert [p.field for p in check_change("in_progress", "need_supplement", missing=[])] == ["missing"]
+    assert check_change("in_progress", "need_supplement", note="Thiếu tờ khai") == []  # a note will do
+    # each edge words them: English for staff with its own names, Vietnamese for the core and the API
+    [closed] = check_change("returned", "in_progress")
+    assert describe(closed) == (
+        "a case in status returned cannot move to in_progress; allowed from returned: none (the case is closed)"
+    )
+    assert describe_vi(closed).startswith("không thể chuyển từ returned sang in_progress")
+    [missing] = check_change("received", "need_supplement")
+    assert describe(missing) == "status need_supplement needs the missing documents (or a note)"
+    assert describe(missing, {"note": "--note"}).endswith("(or --note)")
+    assert "ngày hẹn trả mới" in describe_vi(check_change("received", "overdue")[0])
+
+
+async def test_set_status_returns_the_notifications_queued(engine, kb, settings) -> None:  # type: ignore[no-untyped-def]
+    async with session_scope(engine) as s:
+        case = await create_case(session=s, new=_new(), secret=SECRET)
+        assert await set_status(s, case=case, status="in_progress", kb=kb, settings=settings) == 0  # nobody follows
+        for chat in (1, 2):
+            assert await subscriptions.follow(s, chat_id=chat, case=case, kb=kb, settings=settings)
+        assert await set_status(s, case=case, status="ready_for_pickup", kb=kb, settings=settings) == 2
+        # returned: the status message and the satisfaction survey, for each follower
+        assert await set_status(s, case=case, status="returned", kb=kb, settings=settings) == 4
+        with pytest.raises(CaseError) as refused:
+            await set_status(s, case=case, status="rejected", kb=kb, settings=settings)
+        assert [p.code for p in refused.value.problems] == ["not_allowed", "required"]
 
 
 async def test_failed_unit_of_work_writes_nothing(engine) -> None:  # type: ignore[no-untyped-def]
