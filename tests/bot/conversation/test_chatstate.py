@@ -1,6 +1,9 @@
-"""The chat-state cache: what it answers must always be what the database holds for that chat."""
+"""The chat state: its stored form (rows written by earlier versions must load) and its cache, which must
+always answer what the database holds for that chat."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from sqlalchemy import event
@@ -8,6 +11,8 @@ from sqlalchemy import event
 from bot.conversation.state import Awaiting, ChatState, ChatStates, Survey
 from bot.storage import models
 from bot.storage.db import session_scope
+
+LEGACY_KEYS = {"await", "then", "code", "verified", "survey", "category", "text"}
 
 
 class Queries:
@@ -25,6 +30,76 @@ async def _saved(states: ChatStates, engine, chat_id: int, state: ChatState) -> 
     async with session_scope(engine) as session:
         await states.save(session, chat_id, state)
     states.committed(session)
+
+
+# --- the stored form ------------------------------------------------------------------------
+
+
+def test_a_full_state_survives_the_round_trip_with_the_old_keys() -> None:
+    state = ChatState(
+        awaiting=Awaiting.SURVEY_COMMENT,
+        then="follow",
+        code="000.00.15.H57-251120-0001",
+        verified=[3, 4],
+        survey=Survey(case=4, scores={"access": 5, "reception": 4}),
+        category="can-bo",
+        feedback_text="Cán bộ <b>chậm</b>",
+    )
+    stored = state.to_dict()
+    assert set(stored) == LEGACY_KEYS and stored["await"] == "sv_comment" and stored["text"] == "Cán bộ <b>chậm</b>"
+    assert ChatState.from_dict(stored) == state
+    assert ChatState().to_dict() == {} and ChatState.from_dict({}) == ChatState()
+
+
+# the dicts the previous version of the bot wrote, and what they mean now
+OLD_ROWS: list[tuple[dict[str, Any], ChatState]] = [
+    ({}, ChatState()),
+    ({"verified": []}, ChatState()),
+    ({"await": "code", "then": None, "verified": [7]}, ChatState(awaiting=Awaiting.CODE, verified=[7])),
+    (
+        {"await": "verify", "code": "000.00.15.H57-251120-0001", "then": "follow", "verified": []},
+        ChatState(awaiting=Awaiting.VERIFY, code="000.00.15.H57-251120-0001", then="follow"),
+    ),
+    ({"await": "fb_text", "category": "can-bo"}, ChatState(awaiting=Awaiting.FEEDBACK_TEXT, category="can-bo")),
+    (
+        {"await": "fb_code", "category": "khac", "text": "góp ý"},
+        ChatState(awaiting=Awaiting.FEEDBACK_CODE, category="khac", feedback_text="góp ý"),
+    ),
+    ({"survey": {"case": None, "scores": {}}}, ChatState(survey=Survey())),
+    (
+        {"survey": {"case": 5, "scores": {"access": 1}}, "await": "sv_comment"},
+        ChatState(awaiting=Awaiting.SURVEY_COMMENT, survey=Survey(5, {"access": 1})),
+    ),
+]
+
+
+@pytest.mark.parametrize(("row", "state"), OLD_ROWS)
+def test_rows_written_by_the_previous_version_load(row: dict[str, Any], state: ChatState) -> None:
+    assert ChatState.from_dict(row) == state
+    # written back, the row means the same: only unset values (null, an empty list) are left out
+    assert state.to_dict() == {k: v for k, v in row.items() if v not in (None, [])}
+
+
+def test_values_this_version_does_not_know_read_as_unset() -> None:
+    odd = {"await": "something-new", "then": "elsewhere", "verified": ["x", 2], "survey": {}, "extra": 1}
+    assert ChatState.from_dict(odd) == ChatState(verified=[2])
+
+
+def test_idle_keeps_only_the_verified_cases() -> None:
+    busy = ChatState(awaiting=Awaiting.VERIFY, code="x", then="follow", verified=[1, 2], category="khac")
+    idle = busy.idle()
+    assert idle == ChatState(verified=[1, 2]) and idle.verified is not busy.verified
+
+
+async def test_an_old_row_in_the_database_loads(engine) -> None:  # type: ignore[no-untyped-def]
+    async with session_scope(engine) as session:
+        session.add(models.ChatState(chat_id=12, state={"await": "code", "then": "follow", "verified": [9]}))
+    async with session_scope(engine) as session:
+        loaded = await ChatStates().load(session, 12)
+    assert loaded == ChatState(awaiting=Awaiting.CODE, then="follow", verified=[9])
+
+
+# --- the cache -------------------------------------------------------------------------------
 
 
 async def test_a_saved_state_is_read_back_without_the_database(engine) -> None:  # type: ignore[no-untyped-def]

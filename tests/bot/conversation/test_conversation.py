@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.conversation.core import Conversation
+import pytest
+
+from bot.conversation.actions import Action, parse_action
+from bot.conversation.core import BUTTONS, Conversation
+from bot.replies import messages as m
+from bot.replies.buttons import pack, proc_key
 from bot.replies.events import Event
 from bot.services import Services
 from bot.staff import demo
 from bot.storage.db import make_engine, session_scope
 from knowledge.matcher import Matcher
+
+# the codes buttons already sent to citizens carry; bot/notify/compose.py packs "sv" itself
+WIRE_CODES = {"f", "p", "n", "cl", "ct", "lf", "lv", "m", "fo", "uf", "gc", "gs", "sv", "ss", "xd", "sc"}
 
 
 def _conv(settings, kb, matcher: Matcher, engine) -> Conversation:  # type: ignore[no-untyped-def]
@@ -257,3 +265,87 @@ async def _seed_cases(engine, settings, kb):  # type: ignore[no-untyped-def]
         return await demo.seed(
             session=s, kb=kb, secret=settings.secret_key.get_secret_value(), count=3, today=dt.date(2026, 11, 25)
         )
+
+
+# --- the action table --------------------------------------------------------------------
+
+
+def test_action_values_are_the_wire_codes_unique_and_short() -> None:
+    values = [a.value for a in Action]
+    assert set(values) == WIRE_CODES and len(values) == len(set(values))
+    assert all(1 <= len(v) <= 2 and v.isalpha() and v.islower() for v in values)  # no ':' or '|' in button data
+    assert parse_action("sv") is Action.SURVEY_START and parse_action("zz") is None and parse_action("") is None
+
+
+def test_every_action_has_a_handler() -> None:
+    assert set(BUTTONS) == set(Action)
+
+
+@pytest.mark.parametrize("data", [["zz"], [""], ["F", "abcdef", "fee"], ["sv ", "1"]])
+async def test_an_unknown_action_gets_the_stale_button_toast(settings, kb, matcher, engine, data) -> None:  # type: ignore[no-untyped-def]
+    conv = _conv(settings, kb, matcher, engine)
+    [reply] = await conv.handle(Event(7, "callback", callback=pack(7, settings.secret_key.get_secret_value(), *data)))
+    assert reply.toast == m.STALE_BUTTON and not reply.text and not reply.buttons
+
+
+@pytest.mark.parametrize(
+    "action", sorted(set(Action) - {Action.NONE_OF_THESE, Action.FIELDS, Action.MENU, Action.ERASE})
+)
+async def test_a_genuine_button_with_wrong_arguments_does_nothing(settings, kb, matcher, engine, action) -> None:  # type: ignore[no-untyped-def]
+    """Every handler checks its own arguments (the four left out take any: none-of-these, the field list, an
+    unknown menu item shows help, and only "y" erases)."""
+    conv = _conv(settings, kb, matcher, engine)
+    secret = settings.secret_key.get_secret_value()
+    for args in ([], ["bogus"], ["bogus", "bogus"]):
+        [reply] = await conv.handle(Event(7, "callback", callback=pack(7, secret, action, *args)))
+        assert reply.toast == m.STALE_BUTTON and not reply.text, args
+
+
+async def test_buttons_packed_with_the_old_literal_codes_still_work(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
+    from bot.cases.rules import get_case
+    from bot.storage.models import SurveyResponse
+
+    cases = await _seed_cases(engine, settings, kb)
+    secret, conv = settings.secret_key.get_secret_value(), _conv(settings, kb, matcher, engine)
+    proc = kb.procedures[0]
+    [card] = await conv.handle(Event(7, "callback", callback=pack(7, secret, "p", proc_key(proc.id), "fee")))
+    assert proc.name in card.text and card.buttons[0][0].data == pack(7, secret, "f", proc_key(proc.id), "documents")
+    [cl] = await conv.handle(Event(7, "callback", callback=pack(7, secret, "cl", proc_key(proc.id))))
+    assert cl.buttons[0][0].data == pack(7, secret, "ct", proc_key(proc.id), 0)
+    async with session_scope(engine) as s:
+        case_id = (await get_case(s, cases[0].code)).id  # type: ignore[union-attr]
+    # the survey button of a notification (bot/notify/compose.py): pack(chat_id, secret, "sv", case.id)
+    [q] = await conv.handle(Event(7, "callback", callback=pack(7, secret, "sv", case_id)))
+    assert "hồ sơ" in q.text and q.buttons[0][0].data == pack(7, secret, "ss", 0, 1)
+    for i in range(6):
+        [q] = await conv.handle(Event(7, "callback", callback=pack(7, secret, "ss", i, 5)))
+    [done] = await conv.handle(Event(7, "callback", callback=pack(7, secret, "sc")))
+    assert "cảm ơn" in done.text
+    async with session_scope(engine) as s:
+        from sqlmodel import select
+
+        assert (await s.exec(select(SurveyResponse.case_id))).one() == case_id
+
+
+async def test_a_lookup_stored_by_the_previous_version_goes_on(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
+    from bot.storage.models import ChatState
+
+    cases = await _seed_cases(engine, settings, kb)
+    async with session_scope(engine) as s:  # a row as the bot wrote it before the state was a dataclass
+        s.add(ChatState(chat_id=41, state={"await": "verify", "code": cases[0].code, "then": "follow", "verified": []}))
+    conv = _conv(settings, kb, matcher, engine)
+    card, followed = await conv.handle(Event(41, "text", text=cases[0].phone_last4))
+    assert cases[0].code in card.text and followed.toast == m.FOLLOWED_TOAST
+
+
+async def test_staff_stats_count_cases_by_status(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
+    from bot.cases.rules import STATUSES
+
+    await _seed_cases(engine, settings, kb)
+    conv = Conversation(Services(settings.model_copy(update={"staff_user_ids": [99]}), kb, matcher, engine))
+    [stats] = await conv.handle(Event(5, "command", command="thongke", user_id=99))
+    lines = [line for line in stats.text.split("\n") if line.startswith("• ")]
+    labels = list(STATUSES.values())
+    assert sum(int(line.rsplit(": ", 1)[1]) for line in lines) == 3
+    positions = [labels.index(line[2:].rsplit(": ", 1)[0]) for line in lines]
+    assert positions == sorted(positions)  # in the order of a case's life, zero counts left out
