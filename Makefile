@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 run: setup
 	$(BIN)/tthc-bot start
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed .env
 	@mkdir -p var
 	$(BIN)/tthc-bot db upgrade
 	$(BIN)/tthc-bot kb validate
@@ -20,6 +20,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]"
 	@touch $@
+
+# The first time: a .env with a fresh random SECRET_KEY (it signs buttons and keys the phone-number hashes;
+# the bot refuses to serve citizens without one). An existing .env is never overwritten.
+.env:
+	@$(PY) -c 'import secrets; print("# Written by make on first run; see .env.example for every setting.\nSECRET_KEY=" + secrets.token_urlsafe(48))' > $@
+	@echo "wrote .env with a new random SECRET_KEY"
 
 # The whole suite, on SQLite and on the local PostgreSQL server (DATABASE_TEST_URL to change it).
 test: $(VENV)/.installed

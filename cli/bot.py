@@ -37,14 +37,14 @@ def run(
     """Run the Telegram bot (long polling by default)."""
     from handlers.run import run_bot  # PTB is imported only by the commands that run the bot
 
-    run_bot(root.services(), webhook=webhook, workers=workers)
+    run_bot(root.serving_services(), webhook=webhook, workers=workers)
 
 
 def worker(fd: Annotated[int, typer.Option("--fd")]) -> None:
     """A worker of `run --workers N`, started by it: answers the updates read from file descriptor FD."""
     from handlers.workers import run_worker
 
-    run_worker(root.services(), fd)
+    run_worker(root.serving_services(), fd)
 
 
 def qr(

@@ -15,7 +15,7 @@ from typing import TypeVar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services import Services, build_services, open_services
-from bot.settings import Settings, get_settings
+from bot.settings import Settings, SettingsError, get_settings
 from bot.storage.db import make_engine, session_scope
 from knowledge.loader import KnowledgeBase, require_knowledge
 
@@ -34,8 +34,21 @@ def knowledge() -> KnowledgeBase:
 
 
 def services() -> Services:
-    """Everything a long-running process needs (the bot, the API); it closes them itself."""
+    """Everything a long-running process needs; it closes them itself."""
     return build_services(settings())
+
+
+def serving_services() -> Services:
+    """The services of a process that serves citizens or staff (the Telegram bot, the API).
+
+    It refuses the development secret written in the source: that key signs every button and keys every phone
+    HMAC, so anyone who reads the source could forge buttons and recover phone numbers from a copied database."""
+    if settings().uses_dev_secret:
+        raise SettingsError(
+            "SECRET_KEY is not set: put a long random SECRET_KEY in .env (`make run` writes one the first time; "
+            "or: python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    return services()
 
 
 def run(work: Callable[[Services], Awaitable[T]]) -> T:

@@ -26,11 +26,6 @@ def run_bot(services: Services, *, webhook: bool = False, workers: int | None = 
             "error: TELEGRAM_BOT_TOKEN is not set; put the token from @BotFather in .env "
             "(or use `tthc-bot chat` to try the bot in the terminal)"
         )
-    if settings.uses_dev_secret:
-        log.warning(
-            "SECRET_KEY is not set: using the development secret; set a long random SECRET_KEY in .env "
-            "before serving citizens (it protects phone numbers and buttons)"
-        )
     if webhook and (not settings.webhook_url or not settings.webhook_secret):
         raise SystemExit("error: WEBHOOK_URL and WEBHOOK_SECRET must be set for --webhook")
     use_uvloop()

@@ -23,6 +23,7 @@ from knowledge.matcher import Matcher
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "knowledge" / "catalog.yaml"  # the procedures the knowledge base must cover
+TEST_SECRET = "test-secret-for-the-suite-only-0123456789"  # not the development secret, which serving refuses
 PG_ADMIN_URL = os.environ.get("DATABASE_TEST_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
@@ -90,7 +91,9 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(database_url=database_url, data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
+    return Settings(  # type: ignore[call-arg]  # pydantic-settings accepts _env_file; mypy sees only the fields
+        database_url=database_url, data_dir=tmp_path, secret_key=TEST_SECRET, _env_file=None
+    )
 
 
 @pytest.fixture

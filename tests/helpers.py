@@ -11,13 +11,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def cli(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: int = 120
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: int = 120,
+    input_text: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "KNOWLEDGE_DIR", "TELEGRAM"))}
+    drop = ("DATABASE_URL", "KNOWLEDGE_DIR", "TELEGRAM", "SECRET_KEY")
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "cli.main", *args],
         capture_output=True,
+        input=input_text,
         text=True,
         env=full_env,
         cwd=cwd or ROOT,

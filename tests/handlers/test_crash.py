@@ -146,6 +146,7 @@ async def test_kill_9_mid_batch_then_restart_delivers_everything(
             **os.environ,
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_URL": server.url,
+            "SECRET_KEY": settings.secret_key.get_secret_value(),
             "DATABASE_URL": str(settings.database_url),
             "DATA_DIR": str(tmp_path / "data"),
             "DISPATCH_INTERVAL": "0.05",

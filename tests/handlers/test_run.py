@@ -22,6 +22,7 @@ from bot.staff import demo
 from bot.storage.db import session_scope
 from handlers.workers import route
 from tests.handlers.conftest import TOKEN, WEBHOOK_SECRET
+from tests.helpers import cli
 from tests.telegram_api import FakeTelegram, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,7 +158,7 @@ def test_route_keeps_a_chat_in_one_worker() -> None:
 async def test_start_up_problems_are_one_line_naming_the_setting(tmp_path) -> None:  # type: ignore[no-untyped-def]
     async with FakeTelegram(TOKEN) as server:
         base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_", "BOT_"))}
-        base.update({"DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)})
+        base.update({"DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT), "SECRET_KEY": "k" * 40})
         cases = {
             "TELEGRAM_BOT_TOKEN is not set": {},
             "TELEGRAM_BOT_TOKEN was refused": {"TELEGRAM_BOT_TOKEN": "999:WRONG", "TELEGRAM_API_URL": server.url},
@@ -183,3 +184,20 @@ async def test_start_up_problems_are_one_line_naming_the_setting(tmp_path) -> No
             assert len(lines) == 1 and expected in lines[0], (expected, err.decode()[-500:])
             assert not [ln for ln in err.decode().splitlines() if ln.startswith(("Traceback", "│", "╭"))]  # logs only
             assert "Unclosed" not in err.decode() + out.decode()
+
+
+@pytest.mark.parametrize("command", ["run", "start", "worker --fd 0"])
+def test_serving_citizens_with_the_development_secret_is_refused(command: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Anyone who reads the source knows the development secret: it would let them forge buttons and recover
+    phone numbers. So the bot refuses to start with it, naming the setting, whether or not a token is set."""
+    env = {"DATA_DIR": str(tmp_path), "TELEGRAM_BOT_TOKEN": TOKEN, "SECRET_KEY": ""}
+    res = cli(*command.split(), env=env, cwd=tmp_path)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert res.stderr.startswith("error: SECRET_KEY is not set"), res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_the_terminal_chat_still_runs_on_the_development_secret(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Trying the bot in a terminal serves nobody else: no secret needed."""
+    res = cli("chat", env={"DATA_DIR": str(tmp_path), "SECRET_KEY": ""}, cwd=tmp_path, input_text="/quit\n")
+    assert res.returncode == 0, res.stderr
