@@ -1,8 +1,8 @@
 """Sends the outbox: claims due messages, respects Telegram's limits, retries, and never loses one.
 
 The channel is behind `Sender`; it raises the errors of bot.notify.errors so this module stays free of
-Telegram. When a failed send is tried again is `bot.notify.retry`'s policy (the row gets a new due time;
-nothing sleeps).
+Telegram. Telegram's limits are `bot.notify.limits.RateLimiter`'s; when a failed send is tried again is
+`bot.notify.retry`'s policy (the row gets a new due time; nothing sleeps).
 Rows are marked sent once per batch: a process killed mid-batch re-sends at most that batch.
 Messages to one chat go out in the order they were queued: once one of them has to wait (per-chat
 limit, 429, network error), the ones after it in that chat wait at least as long. A batch stops
@@ -16,8 +16,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, Protocol
 
 from sqlalchemy import update
@@ -26,11 +25,12 @@ from sqlmodel import col
 
 from bot.notify import outbox
 from bot.notify.errors import Blocked, Rejected, RetryLater, SendError, Transient
+from bot.notify.limits import RateLimiter
 from bot.notify.retry import OUTBOX_RETRY, RetryPolicy
 from bot.storage.db import DB_ERRORS, session_scope
 from bot.storage.models import Outbox, Subscription, utcnow
 
-# The errors moved to bot.notify.errors; code that imports them from here keeps working.
+# The errors and the limiter moved to their own modules; code that imports them from here keeps working.
 __all__ = [
     "Blocked",
     "Dispatcher",
@@ -58,6 +58,8 @@ class Sender(Protocol):
 
 @dataclass
 class Stats:
+    """What one round (or all rounds, `Dispatcher.totals`) did with the rows it claimed."""
+
     sent: int = 0
     retried: int = 0
     failed: int = 0
@@ -69,42 +71,8 @@ class Stats:
             setattr(self, f, getattr(self, f) + getattr(other, f))
 
 
-@dataclass
-class RateLimiter:
-    """About 30 messages a second overall and one a second per chat (Telegram's limits); after a 429,
-    nothing at all until Telegram's retry_after has passed (as PTB's AIORateLimiter does)."""
-
-    per_second: float = 30.0
-    per_chat_interval: float = 1.0
-    clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    _next: float = 0.0
-    _last_chat: dict[int, float] = field(default_factory=dict)
-    _paused_until: float = 0.0
-
-    def chat_ready(self, chat_id: int) -> bool:
-        last = self._last_chat.get(chat_id)
-        return last is None or self.clock() - last >= self.per_chat_interval
-
-    def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, self.clock() + seconds)
-
-    def paused(self) -> bool:
-        return self.clock() < self._paused_until
-
-    async def wait(self, chat_id: int) -> None:
-        now = self.clock()
-        start = max(self._next, self._paused_until)
-        if start > now:
-            await self.sleep(start - now)
-            now = self.clock()
-        self._next = max(now, start) + 1.0 / self.per_second
-        if len(self._last_chat) > 10_000:  # forget chats that are ready again, so the map stays small
-            self._last_chat = {c: t for c, t in self._last_chat.items() if now - t < self.per_chat_interval}
-        self._last_chat[chat_id] = now
-
-
 def in_quiet_hours(now: dt.datetime, tz: dt.tzinfo) -> bool:
+    """21:00-07:00 local time: only urgent messages (what the citizen just asked for) go out."""
     hour = now.astimezone(tz).hour
     return hour >= QUIET_START or hour < QUIET_END
 
@@ -137,6 +105,11 @@ class Outcome:
 
 
 class Dispatcher:
+    """Sends due outbox rows through `sender`, one batch per `run_once`. With a `limiter`, Telegram's limits are
+    kept (production); without, chats are sent to in parallel as fast as the channel answers (tests, local
+    benchmarks). `retry` says when a failed row is tried again; `lease` how long a claimed batch is this
+    process's alone."""
+
     def __init__(
         self,
         engine: AsyncEngine,
@@ -268,12 +241,13 @@ class Dispatcher:
                     due = now + dt.timedelta(seconds=limiter.per_chat_interval)
                     results[item.id] = stuck[chat] = Outcome("defer", due, "per-chat limit", item.attempts)
                     continue
-                await limiter.wait(chat)
+                await limiter.wait()
                 await sem.acquire()
                 if chat in stuck or limiter.paused():  # a 429 or a refusal arrived while this one waited
                     sem.release()
                     results[item.id] = self._after(stuck[chat], item) if chat in stuck else Outcome("release")
                     continue
+                await limiter.start(chat)
                 in_flight.add(chat)
                 tasks.append(asyncio.create_task(one(item)))
         except BaseException:  # cancelled (shutdown): no send of this round may outlive it
@@ -305,6 +279,7 @@ class Dispatcher:
         return stats
 
     async def _send(self, item: Item, now: dt.datetime) -> Outcome:
+        """One try of one row; never raises for a failed send, the outcome says what to do with the row."""
         try:
             await self.sender.send(item.chat_id, item.payload.get("text", ""), item.payload.get("buttons", []))
         except Blocked as exc:
