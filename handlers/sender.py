@@ -111,6 +111,7 @@ class TelegramSender:
         self.bot = bot
 
     async def send(self, chat_id: int, text: str, buttons: list[list[dict[str, Any]]]) -> None:
+        """One try: the outbox row's buttons as inline keyboard rows; a failure is raised as the core's error."""
         rows = [[Button(b["text"], b.get("data"), b.get("url")) for b in row] for row in buttons]
         await _send_html(self.bot, chat_id, text, rows)
 

@@ -48,6 +48,7 @@ def _status_text(case: Case, kb: KnowledgeBase, settings: Settings) -> str:
 
 
 async def followers(session: AsyncSession, case: Case) -> list[int]:
+    """The chats to tell about this case: active follows only (an unfollowed or blocked chat hears nothing)."""
     stmt = select(Subscription.chat_id).where(col(Subscription.case_id) == case.id, col(Subscription.active) == true())
     return list((await session.exec(stmt)).all())
 
@@ -61,6 +62,8 @@ def reminder_time(day: dt.date, settings: Settings) -> dt.datetime:
 async def queue_reminder(
     session: AsyncSession, case: Case, chat_id: int, settings: Settings, *, now: dt.datetime
 ) -> bool:
+    """Queue the appointment reminder (08:00 the working day before), cancelling one for an older date; False
+    when there is nothing to remind of (closed case, or the time has passed) or it was queued already."""
     if case.status in CLOSED:
         return False
     day = due_date(case)
@@ -103,6 +106,8 @@ def _survey_payload(case: Case, chat_id: int, settings: Settings) -> dict:
 async def on_follow(
     session: AsyncSession, case: Case, chat_id: int, kb: KnowledgeBase, settings: Settings, *, now: dt.datetime
 ) -> None:
+    """A new follow: the confirmation with the case's state (urgent, so it goes out even in quiet hours: the
+    citizen just asked) and the appointment reminder."""
     text = (
         f"🔔 Dạ, em đã ghi nhận: Anh/Chị sẽ nhận thông báo khi hồ sơ {html.escape(case.display_code)} "
         f"có thay đổi.\n{_status_text(case, kb, settings)}"

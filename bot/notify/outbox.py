@@ -87,6 +87,7 @@ async def claim(
 
 
 async def mark_sent(session: AsyncSession, ids: list[int], now: dt.datetime | None = None) -> None:
+    """The batch's delivered rows, in one UPDATE, their lease ended."""
     if ids:
         await session.exec(
             update(Outbox)
@@ -96,6 +97,7 @@ async def mark_sent(session: AsyncSession, ids: list[int], now: dt.datetime | No
 
 
 async def reschedule(session: AsyncSession, row_id: int, *, due_at: dt.datetime, error: str, attempts: int) -> None:
+    """Back to pending until `due_at` (a retry or a deferral), with why and how many tries so far."""
     await session.exec(
         update(Outbox)
         .where(col(Outbox.id) == row_id)
@@ -119,6 +121,8 @@ async def release(session: AsyncSession, ids: list[int], *, lease_until: dt.date
 
 
 async def mark_failed(session: AsyncSession, row_id: int, *, error: str, status: str = "failed") -> None:
+    """Never sent: `failed` (refused, or the retry policy gave up) or `dropped` (the chat blocked the bot); the
+    row stays, with its error, for staff to see."""
     await session.exec(
         update(Outbox).where(col(Outbox.id) == row_id).values(status=status, last_error=error[:300], lease_until=None)
     )

@@ -33,6 +33,7 @@ async def follow(session: AsyncSession, *, chat_id: int, case: Case, kb: Knowled
 
 
 async def followed(session: AsyncSession, chat_id: int) -> list[Case]:
+    """The cases this chat follows, the most recently received first (/hosocuatoi)."""
     stmt = (
         select(Case)
         .join(Subscription, col(Subscription.case_id) == col(Case.id))
