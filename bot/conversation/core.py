@@ -103,6 +103,9 @@ INTENTS: dict[str, Callable[[Context, Event], Reply]] = {
 
 
 class Conversation:
+    """One per process: it holds the chat-state cache and the gap buffer, so every event of a chat must come
+    to the same instance (handlers/workers.py routes by chat id)."""
+
     def __init__(self, services: Services, *, flood: FloodGuard | None = None) -> None:
         self.services = services
         self.flood = flood or FloodGuard()

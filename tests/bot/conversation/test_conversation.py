@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from bot.conversation.actions import Action, parse_action
-from bot.conversation.core import BUTTONS, Conversation
+from bot.conversation.core import BUTTONS, WAITING, Conversation
+from bot.conversation.state import Awaiting
 from bot.replies import messages as m
 from bot.replies.buttons import pack, proc_key
 from bot.replies.events import Event
@@ -277,8 +278,8 @@ def test_action_values_are_the_wire_codes_unique_and_short() -> None:
     assert parse_action("sv") is Action.SURVEY_START and parse_action("zz") is None and parse_action("") is None
 
 
-def test_every_action_has_a_handler() -> None:
-    assert set(BUTTONS) == set(Action)
+def test_every_action_and_every_awaited_answer_has_a_handler() -> None:
+    assert set(BUTTONS) == set(Action) and set(WAITING) == set(Awaiting)
 
 
 @pytest.mark.parametrize("data", [["zz"], [""], ["F", "abcdef", "fee"], ["sv ", "1"]])
