@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
@@ -28,7 +29,10 @@ MIN_DATE = dt.date(2000, 1, 1)
 MAX_DATE = dt.date(2100, 12, 31)
 
 
-def _text(max_length: int, *, multiline: bool = False) -> Any:
+def _clean(max_length: int, *, multiline: bool = False) -> Callable[[str], str]:
+    """A validator: NFC, trimmed, not empty, at most `max_length` characters, no control characters (nor line
+    breaks unless `multiline`)."""
+
     def check(value: str) -> str:
         if _CONTROL.search(value) or (not multiline and _LINEBREAK.search(value)):
             raise ValueError("control characters are not allowed" + ("" if multiline else " (one line of text)"))
@@ -39,7 +43,7 @@ def _text(max_length: int, *, multiline: bool = False) -> Any:
             raise ValueError(f"at most {max_length} characters")
         return value
 
-    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(check)]
+    return check
 
 
 def _in_range(value: dt.date) -> dt.date:
@@ -71,29 +75,35 @@ def _receipt_code(value: str) -> str:
     return value.strip()
 
 
-Text100 = _text(100)
-Text200 = _text(200)
-Text300 = _text(300)
-LongText = _text(2000, multiline=True)
-ApiDate = Annotated[
+# Before the length check: StringConstraints counts the text as sent, `_clean` after normalization.
+Text100: TypeAlias = Annotated[str, StringConstraints(max_length=100), AfterValidator(_clean(100))]
+Text200: TypeAlias = Annotated[str, StringConstraints(max_length=200), AfterValidator(_clean(200))]
+Text300: TypeAlias = Annotated[str, StringConstraints(max_length=300), AfterValidator(_clean(300))]
+LongText: TypeAlias = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_clean(2000, multiline=True))]
+ApiDate: TypeAlias = Annotated[
     dt.date,
     BeforeValidator(_vn_date),
     AfterValidator(_in_range),
     Field(description="ISO yyyy-mm-dd (dd/mm/yyyy accepted)"),
 ]
-ApiDateTime = Annotated[
+ApiDateTime: TypeAlias = Annotated[
     dt.datetime,
     AfterValidator(_in_range),
     Field(description="ISO 8601; without an offset it is read as local time (TIMEZONE)"),
 ]
-Phone = Annotated[str, StringConstraints(max_length=20), AfterValidator(_phone)]
-ReceiptCode = Annotated[str, StringConstraints(max_length=64), AfterValidator(_receipt_code)]
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,19}$")]
-Fee = Annotated[int, Field(ge=0, le=1_000_000_000, description="Fee in VND")]
-BirthYear = Annotated[int, Field(ge=1900, le=2100)]
-StatusName = Literal[tuple(STATUSES)]  # type: ignore[valid-type]
-FeedbackState = Literal[tuple(STATES)]  # type: ignore[valid-type]
-FeedbackCategory = Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]
+Phone: TypeAlias = Annotated[str, StringConstraints(max_length=20), AfterValidator(_phone)]
+ReceiptCode: TypeAlias = Annotated[str, StringConstraints(max_length=64), AfterValidator(_receipt_code)]
+Slug: TypeAlias = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,19}$")]
+Fee: TypeAlias = Annotated[int, Field(ge=0, le=1_000_000_000, description="Fee in VND")]
+BirthYear: TypeAlias = Annotated[int, Field(ge=1900, le=2100)]
+if TYPE_CHECKING:  # mypy cannot read a Literal built from the tables at run time; to it these are strings
+    StatusName: TypeAlias = str
+    FeedbackState: TypeAlias = str
+    FeedbackCategory: TypeAlias = str
+else:  # the allowed values, from the rules table and the feedback module, in the schema and in validation
+    StatusName = Literal[tuple(STATUSES)]
+    FeedbackState = Literal[tuple(STATES)]
+    FeedbackCategory = Literal[tuple(CATEGORIES)]
 
 
 # --- cases ------------------------------------------------------------------------------------

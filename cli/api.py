@@ -1,6 +1,7 @@
 """`tthc-bot api` (the staff HTTP API under uvicorn) and `tthc-bot apikey create|list|revoke`.
 
-Imported by bot/cli.py at start-up, so FastAPI and uvicorn are imported only inside the commands.
+Imported by cli/main.py at start-up, so FastAPI and uvicorn are imported only inside the commands. The services and
+the database sessions come from the composition root (`cli/root.py`).
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ import json
 from typing import Annotated
 
 import typer
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.settings import get_settings
+from bot.staff import apikeys
+from bot.storage.models import ApiKey
+from cli import root
 
 apikey_app = typer.Typer(help="API keys for the staff HTTP API: create, list, revoke.", no_args_is_help=True)
 
@@ -25,46 +29,32 @@ def api_command(
 
     from api.app import create_app
     from bot.privacy.logs import setup_logging
-    from bot.storage.db import make_engine
-    from knowledge.loader import require_knowledge
 
-    settings = get_settings()
+    services = root.serving_services()  # refuses the development SECRET_KEY, like the bot
+    settings = services.settings
     setup_logging(settings.log_level)  # JSON lines, phone numbers and receipt codes scrubbed (access log too)
-    kb = require_knowledge(settings.knowledge_path)
+    config = uvicorn.Config(
+        create_app(services),
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        server_header=False,
+    )
 
     async def serve() -> None:
-        engine = make_engine(settings)
         try:
-            app = create_app(settings, kb, engine)
-            config = uvicorn.Config(
-                app,
-                host=host or settings.api_host,
-                port=port or settings.api_port,
-                log_config=None,
-                log_level=settings.log_level.lower(),
-                proxy_headers=True,
-                server_header=False,
-            )
             await uvicorn.Server(config).serve()
         finally:
-            await engine.dispose()
+            await services.close()
 
     asyncio.run(serve())
 
 
-def _run(work):  # type: ignore[no-untyped-def]
-    """Run `work(session)` in one transaction on the configured database."""
-    from bot.storage.db import make_engine, session_scope
-
-    async def go():  # type: ignore[no-untyped-def]
-        engine = make_engine(get_settings())
-        try:
-            async with session_scope(engine) as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
+def _refused(exc: apikeys.ApiKeyError) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(1)
 
 
 @apikey_app.command("create")
@@ -75,18 +65,15 @@ def apikey_create(
     ] = None,
 ) -> None:
     """Create a key and print it once (stdout: the key alone); only its hash is stored."""
-    from bot.staff import apikeys
-
     scopes = scope or ["read"]
 
-    async def work(session):  # type: ignore[no-untyped-def]
+    async def work(session: AsyncSession) -> tuple[ApiKey, str]:
         return await apikeys.create(session, name, scopes)
 
     try:
-        key, token = _run(work)
+        key, token = root.run_in_session(work)
     except apikeys.ApiKeyError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise _refused(exc) from None
     typer.echo(
         f"API key {key.name!r} created with scope(s) {', '.join(key.scopes)}. "
         "Copy it now: it is stored only as a hash and cannot be shown again.",
@@ -98,44 +85,31 @@ def apikey_create(
 @apikey_app.command("list")
 def apikey_list(as_json: Annotated[bool, typer.Option("--json", help="One JSON object per key.")] = False) -> None:
     """Every key with its scopes, creation and revocation dates (never the key itself)."""
-    from bot.staff import apikeys
-
-    s = get_settings()
-    keys = _run(apikeys.list_keys)
+    tz = root.settings().tz
+    keys = root.run_in_session(apikeys.list_keys)
     if not keys:
         typer.echo("no API keys; create one with `tthc-bot apikey create NAME --scope read`")
     for k in keys:
         if as_json:
-            typer.echo(
-                json.dumps(
-                    {
-                        "name": k.name,
-                        "scopes": k.scopes,
-                        "created_at": k.created_at.isoformat(),
-                        "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
-                    },
-                    ensure_ascii=False,
-                )
-            )
+            revoked = k.revoked_at.isoformat() if k.revoked_at else None
+            row = {"name": k.name, "scopes": k.scopes, "created_at": k.created_at.isoformat(), "revoked_at": revoked}
+            typer.echo(json.dumps(row, ensure_ascii=False))
         else:
-            state = f"revoked {k.revoked_at.astimezone(s.tz):%d/%m/%Y %H:%M}" if k.revoked_at else "active"
+            state = f"revoked {k.revoked_at.astimezone(tz):%d/%m/%Y %H:%M}" if k.revoked_at else "active"
             typer.echo(
-                f"{k.name:30s}  {','.join(k.scopes):16s}  "
-                f"created {k.created_at.astimezone(s.tz):%d/%m/%Y %H:%M}  {state}"
+                f"{k.name:30s}  {','.join(k.scopes):16s}  created {k.created_at.astimezone(tz):%d/%m/%Y %H:%M}  {state}"
             )
 
 
 @apikey_app.command("revoke")
 def apikey_revoke(name: Annotated[str, typer.Argument(help="The key's name (see `tthc-bot apikey list`).")]) -> None:
     """Revoke a key: requests with it get 401 from now on. The name stays taken."""
-    from bot.staff import apikeys
 
-    async def work(session):  # type: ignore[no-untyped-def]
+    async def work(session: AsyncSession) -> ApiKey:
         return await apikeys.revoke(session, name)
 
     try:
-        key = _run(work)
+        key = root.run_in_session(work)
     except apikeys.ApiKeyError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise _refused(exc) from None
     typer.echo(f"API key {key.name!r} revoked")

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -17,7 +18,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func
 from sqlmodel import select
 
-from api.app import TokenBucket, create_app
+from api.app import create_app
+from api.guards import RateLimiter
 from bot.cases.rules import NewCase, create_case, get_case
 from bot.conversation.core import Conversation
 from bot.feedback import survey
@@ -56,8 +58,8 @@ async def _key(engine, name: str, *scopes: str) -> str:  # type: ignore[no-untyp
 
 
 @asynccontextmanager
-async def _client(settings, kb, engine, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
-    app = create_app(settings.model_copy(update=overrides), kb, engine)
+async def _client(services: Services, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(replace(services, settings=services.settings.model_copy(update=overrides)))
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
@@ -70,6 +72,11 @@ def _h(token: str) -> dict[str, str]:
 async def _counts(engine) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
     async with session_scope(engine) as s:
         return tuple([(await s.exec(select(func.count()).select_from(t))).one() for t in (Case, CaseEvent, Outbox)])  # type: ignore[return-value]
+
+
+@pytest.fixture
+def services(settings, kb, matcher, engine) -> Services:  # type: ignore[no-untyped-def]
+    return Services(settings, kb, matcher, engine)
 
 
 @pytest.fixture
@@ -103,11 +110,11 @@ async def test_keys_are_stored_hashed_and_revocable(engine) -> None:  # type: ig
         assert [k.name for k in await apikeys.list_keys(s)] == ["mot-cua"]
 
 
-async def test_authentication_and_scopes(settings, kb, engine, keys) -> None:  # type: ignore[no-untyped-def]
+async def test_authentication_and_scopes(engine, keys, services) -> None:  # type: ignore[no-untyped-def]
     revoked = await _key(engine, "old", "read", "write")
     async with session_scope(engine) as s:
         await apikeys.revoke(s, "old")
-    async with _client(settings, kb, engine) as c:
+    async with _client(services) as c:
         health = await c.get("/api/v1/health")
         assert health.status_code == 200 and health.json() == {"status": "ok", "database": "ok"}
 
@@ -135,9 +142,9 @@ async def test_authentication_and_scopes(settings, kb, engine, keys) -> None:  #
 # --- cases --------------------------------------------------------------------------------------
 
 
-async def test_create_read_update(settings, kb, engine, keys) -> None:  # type: ignore[no-untyped-def]
+async def test_create_read_update(kb, engine, keys, services) -> None:  # type: ignore[no-untyped-def]
     w = _h(keys["write"])
-    async with _client(settings, kb, engine) as c:
+    async with _client(services) as c:
         r = await c.post("/api/v1/cases", json=_case_body(code="000 00 15 h57 261114 0001"), headers=w)
         assert r.status_code == 201, r.text
         created = r.json()
@@ -194,8 +201,8 @@ async def test_create_read_update(settings, kb, engine, keys) -> None:  # type: 
         assert case.phone_last4 == "4321" and case.phone_hmac and "987" not in case.phone_hmac  # type: ignore[union-attr]
 
 
-async def test_personal_data_only_with_the_pii_scope(settings, kb, engine, keys) -> None:  # type: ignore[no-untyped-def]
-    async with _client(settings, kb, engine) as c:
+async def test_personal_data_only_with_the_pii_scope(keys, services) -> None:  # type: ignore[no-untyped-def]
+    async with _client(services) as c:
         assert (await c.post("/api/v1/cases", json=_case_body(), headers=_h(keys["write"]))).status_code == 201
         masked = (await c.get(f"/api/v1/cases/{CODE}", headers=_h(keys["read"]))).json()
         full = (await c.get(f"/api/v1/cases/{CODE}", headers=_h(keys["pii"]))).json()
@@ -206,8 +213,8 @@ async def test_personal_data_only_with_the_pii_scope(settings, kb, engine, keys)
     assert "0912" not in json.dumps(full)  # the phone number is never stored, so never returned
 
 
-async def test_status_change_with_note_notifies_followers(settings, kb, engine, keys) -> None:  # type: ignore[no-untyped-def]
-    async with _client(settings, kb, engine) as c:
+async def test_status_change_with_note_notifies_followers(settings, kb, engine, keys, services) -> None:  # type: ignore[no-untyped-def]
+    async with _client(services) as c:
         assert (await c.post("/api/v1/cases", json=_case_body(), headers=_h(keys["write"]))).status_code == 201
         async with session_scope(engine) as s:
             assert await subscriptions.follow(s, chat_id=42, case=await get_case(s, CODE), kb=kb, settings=settings)
@@ -240,9 +247,9 @@ async def test_status_change_with_note_notifies_followers(settings, kb, engine, 
     assert "Giấy xác nhận chỗ ở hợp pháp" in next(r for r in rows if r.kind == "status:need_supplement").payload["text"]
 
 
-async def test_refused_status_changes_write_nothing(settings, kb, engine, keys) -> None:  # type: ignore[no-untyped-def]
+async def test_refused_status_changes_write_nothing(settings, kb, engine, keys, services) -> None:  # type: ignore[no-untyped-def]
     w = _h(keys["write"])
-    async with _client(settings, kb, engine) as c:
+    async with _client(services) as c:
         assert (await c.post("/api/v1/cases", json=_case_body(), headers=w)).status_code == 201
         async with session_scope(engine) as s:
             await subscriptions.follow(s, chat_id=42, case=await get_case(s, CODE), kb=kb, settings=settings)
@@ -282,9 +289,9 @@ async def test_refused_status_changes_write_nothing(settings, kb, engine, keys) 
 # --- input limits -------------------------------------------------------------------------------
 
 
-async def test_bad_json_and_wrong_types_are_422(settings, kb, engine, keys) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_json_and_wrong_types_are_422(engine, keys, services) -> None:  # type: ignore[no-untyped-def]
     w = {**_h(keys["write"]), "content-type": "application/json"}
-    async with _client(settings, kb, engine) as c:
+    async with _client(services) as c:
         for raw in (b'{"code": ', b"\xff\xfe{}", b"[" * 40000, b'{"fee": 1' + b"0" * 5000 + b"}", b"NaN!"):
             r = await c.post("/api/v1/cases", content=raw, headers=w)
             assert r.status_code == 422, (raw[:20], r.status_code, r.text)
@@ -321,9 +328,9 @@ async def test_bad_json_and_wrong_types_are_422(settings, kb, engine, keys) -> N
     assert await _counts(engine) == (0, 0, 0)
 
 
-async def test_oversized_body_is_413(settings, kb, engine, keys) -> None:  # type: ignore[no-untyped-def]
+async def test_oversized_body_is_413(keys, services) -> None:  # type: ignore[no-untyped-def]
     big = _case_body(applicant_name="A" * 70_000)
-    async with _client(settings, kb, engine) as c:
+    async with _client(services) as c:
         r = await c.post("/api/v1/cases", json=big, headers=_h(keys["write"]))
         assert r.status_code == 413 and r.json()["error"] == "body_too_large"
 
@@ -335,15 +342,15 @@ async def test_oversized_body_is_413(settings, kb, engine, keys) -> None:  # typ
             "/api/v1/cases", content=chunks(), headers={**_h(keys["write"]), "content-type": "application/json"}
         )
         assert r.status_code == 413
-    async with _client(settings, kb, engine, api_max_body_bytes=2048) as c:
+    async with _client(services, api_max_body_bytes=2048) as c:
         r = await c.post("/api/v1/cases", json=_case_body(office="B" * 2100), headers=_h(keys["write"]))
         assert r.status_code == 413
         r = await c.post("/api/v1/cases", json=_case_body(), headers=_h(keys["write"]))
         assert r.status_code == 201
 
 
-async def test_rate_limit_per_key(settings, kb, engine, keys) -> None:  # type: ignore[no-untyped-def]
-    async with _client(settings, kb, engine, api_rate_limit=60, api_rate_burst=3) as c:
+async def test_rate_limit_per_key(keys, services) -> None:  # type: ignore[no-untyped-def]
+    async with _client(services, api_rate_limit=60, api_rate_burst=3) as c:
         statuses = [(await c.get(f"/api/v1/cases/{CODE}", headers=_h(keys["read"]))).status_code for _ in range(4)]
         assert statuses == [404, 404, 404, 429]
         r = await c.get(f"/api/v1/cases/{CODE}", headers=_h(keys["read"]))
@@ -354,16 +361,27 @@ async def test_rate_limit_per_key(settings, kb, engine, keys) -> None:  # type: 
         bad = [(await c.get("/api/v1/stats", headers=_h("tthc_wrong"))).status_code for _ in range(4)]
         assert bad == [401, 401, 401, 429]  # failed attempts, per client address
 
-    clock = [0.0]
-    bucket = TokenBucket(per_minute=60, burst=2, clock=lambda: clock[0])
-    assert [bucket.take("k") for _ in range(3)] == [0.0, 0.0, pytest.approx(1.0)]
-    clock[0] = 1.0
-    assert bucket.take("k") == 0.0 and bucket.take("k") > 0
-    assert TokenBucket(per_minute=0, burst=1).take("k") == 0.0  # disabled
+
+async def test_rate_limiter_bursts_then_drains() -> None:
+    limiter = RateLimiter(per_minute=6000, burst=2)  # 100 a second, so the test waits 10 ms
+    assert [await limiter.check("k") for _ in range(3)] == [0, 0, 1]  # Retry-After: at least one second
+    assert await limiter.check("other") == 0  # each key has its own bucket
+    await asyncio.sleep(0.02)
+    assert await limiter.check("k") == 0
+    slow = RateLimiter(per_minute=6, burst=1)
+    assert [await slow.check("k") for _ in range(2)] == [0, 10]  # the time one request takes to drain
+    assert await RateLimiter(per_minute=0, burst=1).check("k") == 0  # disabled
+    many = RateLimiter(per_minute=6000, burst=1)
+    many.MAX_KEYS = 3
+    for key in ("a", "b", "c"):
+        await many.check(key)
+    await asyncio.sleep(0.02)  # drained: forgotten when a new key needs room
+    await many.check("d")
+    assert set(many.buckets) == {"d"}
 
 
-async def test_unexpected_errors_are_500_with_an_id(settings, kb, engine) -> None:  # type: ignore[no-untyped-def]
-    app = create_app(settings, kb, engine)
+async def test_unexpected_errors_are_500_with_an_id(services) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(services)
 
     @app.get("/api/v1/boom")
     async def boom() -> None:
@@ -386,13 +404,13 @@ async def test_unexpected_errors_are_500_with_an_id(settings, kb, engine) -> Non
 # --- feedback, surveys, statistics --------------------------------------------------------------
 
 
-async def test_feedback_listing_and_reply(settings, kb, matcher, engine, keys) -> None:  # type: ignore[no-untyped-def]
+async def test_feedback_listing_and_reply(settings, kb, matcher, engine, keys, services) -> None:  # type: ignore[no-untyped-def]
     async with session_scope(engine) as s:
         first = await feedback.create(
             s, chat_id=7, category="can-bo", text="Cán bộ không hướng dẫn, gọi tôi 0912 345 678"
         )
         second = await feedback.create(s, chat_id=8, category="kien-nghi", text=f"Hồ sơ {CODE} chậm, mail a@b.vn")
-    async with _client(settings, kb, engine) as c:
+    async with _client(services) as c:
         page = (await c.get("/api/v1/feedback", headers=_h(keys["read"]))).json()
         assert page["total"] == 2 and len(page["items"]) == 2
         texts = {i["tracking_no"]: i for i in page["items"]}
@@ -430,7 +448,7 @@ async def test_feedback_listing_and_reply(settings, kb, matcher, engine, keys) -
     assert "Đã trả lời" in reply.text and "xin lỗi Anh/Chị" in reply.text
 
 
-async def test_survey_listing(settings, kb, engine, keys) -> None:  # type: ignore[no-untyped-def]
+async def test_survey_listing(kb, engine, keys, services) -> None:  # type: ignore[no-untyped-def]
     async with session_scope(engine) as s:
         case = await create_case(
             session=s,
@@ -447,7 +465,7 @@ async def test_survey_listing(settings, kb, engine, keys) -> None:  # type: igno
         )
         await survey.save(s, scores=dict.fromkeys(survey.KEYS, 4), comment="Gọi 0987654321 nếu cần", case=case)
         await survey.save(s, scores=dict.fromkeys(survey.KEYS, 2), comment=None, case=None)
-    async with _client(settings, kb, engine) as c:
+    async with _client(services) as c:
         page = (await c.get("/api/v1/surveys", headers=_h(keys["read"]))).json()
         assert page["total"] == 2
         with_case = next(i for i in page["items"] if i["case_code"])
@@ -458,7 +476,7 @@ async def test_survey_listing(settings, kb, engine, keys) -> None:  # type: igno
         assert one["total"] == 1 and one["items"][0]["comment"] == "Gọi 0987654321 nếu cần"
 
 
-async def test_stats_on_a_known_dataset(settings, kb, engine, keys) -> None:  # type: ignore[no-untyped-def]
+async def test_stats_on_a_known_dataset(settings, kb, engine, keys, services) -> None:  # type: ignore[no-untyped-def]
     def at(y: int, m: int, d: int, h: int = 3, mi: int = 0) -> dt.datetime:
         return dt.datetime(y, m, d, h, mi, tzinfo=UTC)
 
@@ -524,7 +542,7 @@ async def test_stats_on_a_known_dataset(settings, kb, engine, keys) -> None:  # 
         fb.status = "answered"
         await feedback.create(s, chat_id=2, category="khac", text="b")
 
-    async with _client(settings, kb, engine) as c:
+    async with _client(services) as c:
         r = await c.get("/api/v1/stats", headers=_h(keys["read"]))
         assert r.status_code == 200, r.text
         st_ = r.json()
@@ -581,8 +599,8 @@ async def test_stats_on_a_known_dataset(settings, kb, engine, keys) -> None:  # 
 # --- documentation ------------------------------------------------------------------------------
 
 
-async def test_openapi_lists_every_endpoint(settings, kb, engine) -> None:  # type: ignore[no-untyped-def]
-    async with _client(settings, kb, engine) as c:
+async def test_openapi_lists_every_endpoint(services) -> None:  # type: ignore[no-untyped-def]
+    async with _client(services) as c:
         spec = (await c.get("/openapi.json")).json()
         docs = await c.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
@@ -656,9 +674,9 @@ _bodies = st.one_of(_json, st.fixed_dictionaries({}, optional=_fields), _plausib
 
 
 @pytest.fixture
-async def writer_client(settings, kb, engine) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:  # type: ignore[no-untyped-def]
+async def writer_client(engine, services) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:  # type: ignore[no-untyped-def]
     token = await _key(engine, "fuzz", "read", "write")
-    async with _client(settings, kb, engine, api_rate_limit=0) as c:
+    async with _client(services, api_rate_limit=0) as c:
         yield c, token
 
 
@@ -690,7 +708,7 @@ async def test_no_byte_string_makes_status_change_fail_with_500(writer_client, r
 # --- command line -------------------------------------------------------------------------------
 
 
-async def test_apikey_commands(tmp_path, kb) -> None:  # type: ignore[no-untyped-def]
+async def test_apikey_commands(tmp_path, kb, matcher) -> None:  # type: ignore[no-untyped-def]
     """The real command line, once, on its own SQLite file (the key logic itself runs on both backends above)."""
     from bot.settings import Settings
     from bot.storage.db import make_engine
@@ -709,7 +727,7 @@ async def test_apikey_commands(tmp_path, kb) -> None:  # type: ignore[no-untyped
     assert again.returncode == 1 and "unknown scope" in again.stderr
     engine = make_engine(settings)
     try:
-        async with _client(settings, kb, engine) as c:
+        async with _client(Services(settings, kb, matcher, engine)) as c:
             assert (await c.get("/api/v1/stats", headers=_h(token))).status_code == 200
             revoked = cli("apikey", "revoke", "mot-cua", env=env)
             assert revoked.returncode == 0 and "revoked" in revoked.stdout
