@@ -1,66 +1,44 @@
 """`tthc-bot cases …`: the staff's terminal commands for cases (import a file, change a status, show one).
 
-Status changes go through `set_status`, so the chats following a case are notified as when staff
-change it anywhere else. A mistake a user can fix is one line on stderr: exit 1 for a refused
-change or a bad file (nothing written), exit 2 for a malformed argument.
+The services come from the composition root (`cli/root.py`). A status change goes through the core's
+`change_case_status`, checked once against the rules table, so the chats following a case are notified as when staff
+change it anywhere else; its refusals are worded here with this command's options. A mistake a user can fix is one
+line on stderr: exit 1 for a refused change or a bad file (nothing written), exit 2 for a malformed argument
+(a status name, a date, a status missing what it needs).
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
+import html
 import unicodedata
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cases.rules import STATUSES, CaseError, CaseNotFound, Problem, describe, parse_status
-from bot.replies.dates import DateError, to_date
-from bot.settings import Settings, get_settings
+from bot.replies.dates import DateError, to_date, vn_date
+from bot.services import Services
+from bot.storage.db import session_scope
+from cli import root
 from knowledge.codes import display_code, normalize_code
-from knowledge.loader import KnowledgeBase, require_knowledge
 
 if TYPE_CHECKING:
+    from bot.staff.importing import ImportReport
     from bot.staff.status import StatusChanged
-
-T = TypeVar("T")
 
 cases_app = typer.Typer(
     help="Cases (hồ sơ): import a CSV/XLSX file, change a status, show a case.", no_args_is_help=True
 )
-
-
-def _settings() -> Settings:
-    return get_settings()
-
-
-def _knowledge() -> KnowledgeBase:
-    return require_knowledge(_settings().knowledge_path)
+# the rules table's logical fields, as this command calls them
+OPTIONS = {"status": "STATUS", "new_date": "--new-date", "note": "--note", "missing": "--missing"}
 
 
 def _stop(message: str, code: int) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
-
-
-def _in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    from bot.storage.db import make_engine, session_scope
-
-    async def go() -> T:
-        engine = make_engine(_settings())
-        try:
-            async with session_scope(engine) as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
 
 
 @cases_app.command("import")
@@ -75,27 +53,19 @@ def import_cases(
     Any bad row: every error is listed as `file:row:column: message` and nothing is written (exit 1),
     unless --skip-bad-rows."""
     from bot.staff.importing import import_file
-    from bot.storage.db import make_engine
 
     if not file.is_file():
         _stop(f"{file}: no such file", 2)
-    s, kb = _settings(), _knowledge()
 
-    async def go():  # type: ignore[no-untyped-def]
-        engine = make_engine(s)
-        try:
-            return await import_file(engine, file, kb=kb, settings=s, skip_bad_rows=skip_bad_rows)
-        finally:
-            await engine.dispose()
+    async def work(services: Services) -> ImportReport:
+        return await import_file(
+            services.engine, file, kb=services.kb, settings=services.settings, skip_bad_rows=skip_bad_rows
+        )
 
     try:
-        report = asyncio.run(go())
+        report = root.run(work)
     except IntegrityError:
-        _stop(
-            f"{file}: another process created or changed the same cases meanwhile; nothing written, "
-            "run the import again",
-            1,
-        )
+        _stop(f"{file}: another process created or changed the same cases meanwhile; nothing written, run it again", 1)
     for err in report.errors:
         typer.echo(str(err))
     if not report.written:
@@ -106,11 +76,8 @@ def import_cases(
     typer.echo(report.summary())
 
 
-OPTIONS = {"status": "STATUS", "new_date": "--new-date", "note": "--note", "missing": "--missing"}
-
-
 def _text(value: str | None) -> str | None:
-    """The option as stored: NFC, trimmed; None when not given or blank."""
+    """An option as stored: NFC, trimmed; None when not given or blank."""
     if value is None:
         return None
     return unicodedata.normalize("NFC", value).strip() or None
@@ -120,6 +87,14 @@ def _documents(text: str | None) -> list[str] | None:
     if text is None:
         return None
     return [item.strip() for item in unicodedata.normalize("NFC", text).split(";") if item.strip()]
+
+
+def _refused(code: str, problem: Problem) -> NoReturn:
+    """A refusal of the rules table in this command's terms: a missing option is a malformed command (exit 2),
+    a transition the case's status does not allow a refused change (exit 1)."""
+    if problem.code == "required":
+        _stop(f"{OPTIONS[problem.field]}: {describe(problem, OPTIONS)}", 2)
+    _stop(f"{display_code(normalize_code(code) or code)}: {describe(problem, OPTIONS)}", 1)
 
 
 @cases_app.command("set-status")
@@ -143,85 +118,76 @@ def set_status_cmd(
         day = to_date(new_date) if new_date is not None else None
     except DateError as exc:
         _stop(f"--new-date: {exc}", 2)
-    s, kb = _settings(), _knowledge()
 
-    async def work(session: AsyncSession) -> StatusChanged:
-        return await change_case_status(
-            session, code, status=target, kb=kb, settings=s, note=_text(note), new_date=day, missing=_documents(missing)
-        )
+    async def work(services: Services) -> StatusChanged:
+        async with session_scope(services.engine) as session:
+            return await change_case_status(
+                session,
+                code,
+                status=target,
+                kb=services.kb,
+                settings=services.settings,
+                note=_text(note),
+                new_date=day,
+                missing=_documents(missing),
+            )
 
     try:
-        done = _in_session(work)
+        done = root.run(work)
     except CaseNotFound as exc:
         _stop(str(exc), 1)
     except CaseError as exc:
-        problem = exc.problems[0]
-        if problem.code == "required":  # a malformed command: an option is missing
-            _stop(f"{OPTIONS[problem.field]}: {describe(problem, OPTIONS)}", 2)
-        _stop(f"{display_code(normalize_code(code) or code)}: {describe(problem, OPTIONS)}", 1)
+        _refused(code, exc.problems[0])
     typer.echo(f"{done.case.display_code}: {done.previous} -> {target}; {done.queued} notification(s) queued")
 
 
 @cases_app.command("show")
 def show(code: Annotated[str, typer.Argument(help="Receipt code, any separators.")]) -> None:
-    """A case as staff see it: every detail (the full name; of the phone only the last 4 digits) and its history."""
-    from bot.cases.rules import STATUSES, get_case, history
-    from bot.replies.case_view import due_date, procedure_name
-    from bot.replies.dates import vn_date
-    from bot.storage.db import make_engine, session_scope
-    from bot.storage.models import Subscription
+    """A case as staff see it: every detail (the full name; of the phone only the last 4 digits), what the citizen is
+    told to do next, and its history."""
+    from bot.cases.rules import get_case, history
+    from bot.notify.compose import followers
+    from bot.replies.case_view import due_date, next_step, procedure_name
 
-    s, kb = _settings(), _knowledge()
-    tz = s.tz
+    async def work(services: Services) -> list[str] | None:
+        tz = services.settings.tz
 
-    def when(value: dt.datetime | None) -> str:
-        return f"{value.astimezone(tz):%d/%m/%Y %H:%M}" if value else "-"
+        def when(value: dt.datetime | None) -> str:
+            return f"{value.astimezone(tz):%d/%m/%Y %H:%M}" if value else "-"
 
-    async def go() -> list[str] | None:
-        engine = make_engine(s)
-        try:
-            async with session_scope(engine) as session:
-                case = await get_case(session, code)
-                if case is None:
-                    return None
-                followers = (
-                    await session.exec(
-                        select(func.count())
-                        .select_from(Subscription)
-                        .where(Subscription.case_id == case.id, Subscription.active.is_(True))  # type: ignore[attr-defined]  # a column, not a bool
-                    )
-                ).one()
-                fee = f"{case.fee:,} đồng".replace(",", ".") if case.fee is not None else "-"
-                lines = [
-                    f"Hồ sơ {case.display_code}",
-                    f"  procedure:        {case.procedure_id} ({procedure_name(case, kb)})",
-                    f"  agency:           {case.agency}",
-                    f"  office:           {case.office or '-'}",
-                    f"  applicant:        {case.applicant_name}",
-                    f"  phone:            {'******' + case.phone_last4 if case.phone_last4 else '-'}",
-                    f"  birth year:       {case.birth_year or '-'}",
-                    f"  received:         {when(case.received_at)}",
-                    f"  appointment:      {vn_date(case.appointment_date)}",
-                    f"  new appointment:  {vn_date(case.new_appointment_date) if case.new_appointment_date else '-'}",
-                    f"  due:              {vn_date(due_date(case))}",
-                    f"  channel / return: {case.channel} / {case.return_method}",
-                    f"  fee:              {fee}",
-                    f"  status:           {case.status} ({STATUSES[case.status]})",
-                    f"  note:             {case.status_note or '-'}",
-                    f"  missing:          {'; '.join(case.missing_documents) or '-'}",
-                    f"  closed:           {when(case.closed_at)}",
-                    f"  followers:        {followers}",
-                    f"  created/updated:  {when(case.created_at)} / {when(case.updated_at)}",
-                    "History:",
-                ]
-                for event in await history(session, case):
-                    note = f" — {event.note}" if event.note else ""
-                    lines.append(f"  {when(event.at)}  {event.status:<16} ({event.source}){note}")
-                return lines
-        finally:
-            await engine.dispose()
+        async with session_scope(services.engine) as session:
+            case = await get_case(session, code)
+            if case is None:
+                return None
+            new_date = case.new_appointment_date
+            fields = {
+                "procedure": f"{case.procedure_id} ({procedure_name(case, services.kb)})",
+                "agency": case.agency,
+                "office": case.office or "-",
+                "applicant": case.applicant_name,
+                "phone": "******" + case.phone_last4 if case.phone_last4 else "-",
+                "birth year": case.birth_year or "-",
+                "received": when(case.received_at),
+                "appointment": vn_date(case.appointment_date),
+                "new appointment": vn_date(new_date) if new_date else "-",
+                "due": vn_date(due_date(case)),
+                "channel / return": f"{case.channel} / {case.return_method}",
+                "fee": f"{case.fee:,} đồng".replace(",", ".") if case.fee is not None else "-",
+                "status": f"{case.status} ({STATUSES[case.status]})",
+                "note": case.status_note or "-",
+                "missing": "; ".join(case.missing_documents) or "-",
+                "next step": html.unescape(next_step(case, services.settings)),
+                "closed": when(case.closed_at),
+                "followers": len(await followers(session, case)),
+                "created/updated": f"{when(case.created_at)} / {when(case.updated_at)}",
+            }
+            lines = [f"Hồ sơ {case.display_code}", *(f"  {k + ':':<18}{v}" for k, v in fields.items()), "History:"]
+            for event in await history(session, case):
+                note = f" — {event.note}" if event.note else ""
+                lines.append(f"  {when(event.at)}  {event.status:<16} ({event.source}){note}")
+            return lines
 
-    lines = asyncio.run(go())
+    lines = root.run(work)
     if lines is None:
         _stop(f"no case with code {code!r}", 1)
-    typer.echo("\n".join(lines or []))
+    typer.echo("\n".join(lines))
