@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from knowledge.loader import province_slugs
+
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "123456"}
 DEV_SECRET = "dev-only-secret-key-change-me-in-production"
 
@@ -27,6 +29,11 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     knowledge_dir: Path | None = None
     holidays_file: Path | None = None
+    province: str | None = Field(
+        default=None,
+        description="The deployment's province (a slug of knowledge/provinces/provinces.yaml, e.g. ha-noi): "
+        "its overlays of the procedures apply; unset: the national entries",
+    )
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
@@ -104,6 +111,16 @@ class Settings(BaseSettings):
     def _verify_by(cls, v: str) -> str:
         if v not in {"phone_last4", "birth_year"}:
             raise ValueError("VERIFY_BY must be phone_last4 or birth_year")
+        return v
+
+    @field_validator("province")
+    @classmethod
+    def _province(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        slugs = province_slugs()
+        if v not in slugs:
+            raise ValueError(f"PROVINCE must be one of the 34 province slugs ({', '.join(slugs[:4])}, ...); got {v!r}")
         return v
 
     @field_validator("timezone")

@@ -15,11 +15,33 @@ from bot.replies.cards import full_card, to_plain
 from bot.replies.dates import parse_date
 from bot.services import Services
 from cli import root
-from knowledge.loader import load_knowledge
+from knowledge.loader import KnowledgeBase, load_knowledge, require_knowledge
 from knowledge.matcher import Understanding
 
-kb_app = typer.Typer(help="Knowledge base: validate, export, show, gaps.", no_args_is_help=True)
+kb_app = typer.Typer(help="Knowledge base: validate, export, show, stale, gaps.", no_args_is_help=True)
 CATALOG = Path(__file__).resolve().parent.parent / "knowledge" / "catalog.yaml"
+
+
+ProvinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--province",
+        help="A province slug (knowledge/provinces/provinces.yaml): the entries merged with its overlays. "
+        "Default: the PROVINCE setting; --national for the national entries.",
+    ),
+]
+NationalOption = Annotated[bool, typer.Option("--national", help="The national entries, whatever PROVINCE says.")]
+
+
+def _province(province: str | None, national: bool) -> str | None:
+    if national:
+        return None
+    return province if province is not None else root.settings().province
+
+
+def _knowledge(province: str | None) -> KnowledgeBase:
+    kb = require_knowledge(root.settings().knowledge_path, province)
+    return kb
 
 
 @kb_app.command("validate")
@@ -27,8 +49,12 @@ def kb_validate(
     catalog: Annotated[
         Path, typer.Option(help="The list of procedures the knowledge base must cover (one `slug` per entry).")
     ] = CATALOG,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail on warnings too (entries without their second review).")
+    ] = False,
 ) -> None:
-    """Check every procedure file and the coverage of the catalog; print problems as `file: field: message`."""
+    """Check every procedure file, base amount, province overlay and the register of legal changes, and the coverage
+    of the catalog; print problems as `file: field: message` (exit 1), warnings as `WARNING: file: field: message`."""
     folder = root.settings().knowledge_path
     kb = load_knowledge(folder)
     problems = [str(p) for p in kb.problems]
@@ -38,23 +64,39 @@ def kb_validate(
     problems += [f"{catalog}: slug: {s} is not in the catalog" for s in sorted(have - slugs)]
     for line in problems:
         typer.echo(line)
-    if problems:
-        typer.echo(f"{len(problems)} problem(s) in {folder}", err=True)
+    for warning in kb.warnings:
+        typer.echo(f"WARNING: {warning}")
+    failed = len(problems) + (len(kb.warnings) if strict else 0)
+    if failed:
+        what = f"{len(problems)} problem(s)" + (f", {len(kb.warnings)} warning(s) (--strict)" if strict else "")
+        typer.echo(f"{what} in {folder}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"OK: {len(kb.procedures)} procedures in {folder}")
+    overlays = f", {len(kb.overlays)} province overlays" if kb.overlays else ""
+    warned = f"; {len(kb.warnings)} warning(s)" if kb.warnings else ""
+    typer.echo(f"OK: {len(kb.procedures)} procedures{overlays} in {folder}{warned}")
 
 
 @kb_app.command("export")
-def kb_export(as_json: Annotated[bool, typer.Option("--json", help="JSON output (the only format).")] = True) -> None:
-    """The whole knowledge base as one JSON document {"procedures": [...]}."""
-    data = {"procedures": [p.model_dump(mode="json") for p in root.knowledge().procedures]}
+def kb_export(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output (the only format).")] = True,
+    province: ProvinceOption = None,
+    national: NationalOption = False,
+) -> None:
+    """The whole knowledge base as one JSON document {"procedures": [...], "bases": {...}, "province": ...}."""
+    slug = _province(province, national)
+    kb = _knowledge(slug)
+    data = {
+        "province": slug,
+        "procedures": [p.model_dump(mode="json", exclude_none=False) for p in kb.procedures],
+        "bases": {key: base.model_dump(mode="json") for key, base in kb.bases.items()},
+    }
     typer.echo(json.dumps(data, ensure_ascii=False, indent=1))
 
 
 @kb_app.command("show")
-def kb_show(procedure_id: str) -> None:
-    """A procedure as a citizen reads it in the bot."""
-    proc = root.knowledge().get(procedure_id)
+def kb_show(procedure_id: str, province: ProvinceOption = None, national: NationalOption = False) -> None:
+    """A procedure as a citizen reads it in the bot (merged with the province's overlay when there is one)."""
+    proc = _knowledge(_province(province, national)).get(procedure_id)
     if proc is None:
         typer.echo(f"unknown procedure id {procedure_id!r}; see `tthc-bot kb export`", err=True)
         raise typer.Exit(1)
