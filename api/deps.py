@@ -47,10 +47,12 @@ class Principal:
 
 
 def get_services(request: Request) -> Services:
+    """The services `create_app` was given: routes take them from the app, never from globals."""
     return cast(Services, request.app.state.services)
 
 
 async def open_session(services: Annotated[Services, Depends(get_services)]) -> AsyncIterator[AsyncSession]:
+    """The request's transaction; used with scope "function" so it ends before the answer is sent."""
     async with session_scope(services.engine) as session:
         yield session
 

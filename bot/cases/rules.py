@@ -187,6 +187,8 @@ def parse_status(text: str) -> str | None:
 
 @dataclass(frozen=True)
 class NewCase:
+    """A case as entered at the one-stop shop (the appointment slip), before it is stored."""
+
     code: str
     procedure_id: str
     agency: str
@@ -214,6 +216,8 @@ async def get_case(session: AsyncSession, code: str, *, lock: bool = False) -> C
 
 
 async def create_case(*, session: AsyncSession, new: NewCase, secret: str, source: str = "system") -> Case:
+    """Store a new case in `received` with its first history row; the phone only as an HMAC and its last 4 digits.
+    The case is flushed, so a duplicate code fails here (IntegrityError) rather than at commit."""
     key = normalize_code(new.code)
     if key is None:
         raise CaseError(f"mã hồ sơ không đúng định dạng: {new.code!r}")
@@ -274,5 +278,6 @@ async def change_status(
 
 
 async def history(session: AsyncSession, case: Case) -> list[CaseEvent]:
+    """The case's status history, oldest first (by id when two changes share a time)."""
     stmt = select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(col(CaseEvent.at), col(CaseEvent.id))
     return list((await session.exec(stmt)).all())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cases.rules import get_case
@@ -28,7 +28,7 @@ async def _failures(session: AsyncSession, scope: str, key: str, now: dt.datetim
     q = select(func.count(), func.min(VerificationAttempt.at)).where(
         VerificationAttempt.scope == scope,
         VerificationAttempt.key == key,
-        VerificationAttempt.success == False,  # noqa: E712
+        col(VerificationAttempt.success).is_(False),
         VerificationAttempt.at >= now - WINDOW,
     )
     n, first = (await session.exec(q)).one()
