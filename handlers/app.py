@@ -26,7 +26,8 @@ from telegram.ext import (
 
 from bot.conversation.core import Conversation
 from bot.conversation.flood import FloodGuard
-from bot.notify.dispatcher import Dispatcher, RateLimiter
+from bot.notify.dispatcher import Dispatcher
+from bot.notify.limits import RateLimiter
 from bot.privacy import retention
 from bot.services import Services
 from bot.settings import Settings

@@ -5,22 +5,18 @@ The application around it (handlers, jobs) is built in `handlers/app.py`; `handl
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 import re
-from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest
 
 from bot.replies.events import Event, Reply
-from handlers.sender import LeanBot
+from handlers.sender import LeanBot, send_reply
 
 log = logging.getLogger(__name__)
 LIMIT = 4096
-RETRIES = 2
 
 
 _ATOM = re.compile(r"<[^<>]+>|&#?\w+;|.", re.S)  # a tag, an HTML entity, or one character
@@ -157,23 +153,4 @@ async def send_replies(update: Update, bot: LeanBot, replies: list[Reply]) -> No
         chunks = split_text(reply.text)
         for i, chunk in enumerate(chunks):
             buttons = reply.buttons if i == len(chunks) - 1 else None  # the keyboard goes under the last part
-            await _with_retry(functools.partial(bot.send_html, chat_id, chunk, buttons))
-
-
-async def _with_retry(call: Callable[[], Awaitable[object]]) -> None:
-    """A reply the citizen is waiting for: wait out a short 429, retry a network error, then give up."""
-    for attempt in range(RETRIES + 1):
-        try:
-            await call()
-            return
-        except RetryAfter as exc:
-            wait = (
-                exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else float(exc.retry_after)
-            )
-            if attempt == RETRIES or wait > 10:
-                raise
-            await asyncio.sleep(wait)
-        except (TimedOut, NetworkError):
-            if attempt == RETRIES:
-                raise
-            await asyncio.sleep(0.5 * (attempt + 1))
+            await send_reply(bot, chat_id, chunk, buttons)
