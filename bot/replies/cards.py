@@ -83,11 +83,18 @@ def _base_line(ref: BaseAmount, unit: str | None, day: dt.date) -> tuple[str, st
     """(the amount in bold, the explanation) for an amount derived from a base."""
     base = ref.base_model
     amount, value = ref.amount_on(day)
-    times = ref.multiplier_text()
+    once = ref.multiplier == 1
     if amount is not None and value is not None and value.amount is not None:
-        why = f"bằng {times} {base.name} {money(value.amount)}/{_base_unit(base)}, áp dụng từ {vn_date(value.since)}"
+        since = f"áp dụng từ {vn_date(value.since)}"
+        why = f"{_cap(base.name)} {since}" if once else f"bằng {ref.multiplier_text()} {base.name} "
+        if not once:
+            why += f"{money(value.amount)}/{_base_unit(base)}, {since}"
+        before = base.previous(value)
+        if before is not None and before.amount is not None:
+            why += f"; trước ngày {vn_date(value.since)}: {money(round(before.amount * ref.multiplier))}"
         return money(amount) + _per(unit), why
-    return f"{times} {base.name}", _unknown_base(ref, base, value)
+    bold = base.name if once else f"{ref.multiplier_text()} {base.name}"
+    return bold, _unknown_base(ref, base, value)
 
 
 def _base_unit(base: Base) -> str:
@@ -106,10 +113,9 @@ def _unknown_base(ref: BaseAmount, base: Base, value: BaseValue | None) -> str:
     )
     before = base.previous(value)
     if before is not None and before.amount is not None:
-        text += (
-            f". Trước ngày {vn_date(value.since)}, {base.name} là {money(before.amount)}/{_base_unit(base)}, "
-            f"tương ứng {money(round(before.amount * ref.multiplier))}"
-        )
+        text += f". Trước ngày {vn_date(value.since)}, {base.name} là {money(before.amount)}/{_base_unit(base)}"
+        if ref.multiplier != 1:
+            text += f", tương ứng {money(round(before.amount * ref.multiplier))}"
     return text
 
 
@@ -128,13 +134,13 @@ def _fee_line(fee: Fee, day: dt.date | None = None) -> str:
     bold, why = _amount(fee.amount, fee.unit, local=fee.set_by_province, day=day or _today())
     if fee.max_amount and isinstance(fee.amount, int) and fee.amount:
         bold = money(fee.amount) + f" đến {money(fee.max_amount)}" + _per(fee.unit)
-    detail = "; ".join(x for x in (why, fee.notes or "") if x)
+    detail = ". ".join(x.rstrip(".") for x in (why, fee.notes or "") if x)
     return f"• {e(fee.case)}: <b>{e(bold)}</b>" + (f" ({e(detail)})" if detail else "")
 
 
 def _benefit_line(benefit: Benefit, day: dt.date) -> str:
     bold, why = _amount(benefit.amount, benefit.unit, local=False, day=day)
-    detail = "; ".join(x for x in (why, benefit.notes or "") if x)
+    detail = ". ".join(x.rstrip(".") for x in (why, benefit.notes or "") if x)
     return f"• {e(benefit.case)}: <b>{e(bold)}</b>" + (f" ({e(detail)})" if detail else "")
 
 

@@ -50,6 +50,7 @@ def test_maintainer_notes_are_never_shown(kb: KnowledgeBase) -> None:
         hidden += [x for x in (proc.agency.maintainer_notes, proc.processing_time.maintainer_notes) if x]
         hidden += [d.maintainer_notes for d in proc.documents if d.maintainer_notes]
         hidden += [f.maintainer_notes for f in proc.fees.items if f.maintainer_notes]
+        hidden += [b.maintainer_notes for b in proc.benefits if b.maintainer_notes]
         hidden += [x for x in (proc.fees.maintainer_notes, proc.channels.online.maintainer_notes) if x]
         for note in hidden:
             assert note not in card, (proc.id, note)
