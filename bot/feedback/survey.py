@@ -1,4 +1,8 @@
-"""The satisfaction survey: the six criteria of the national satisfaction index, 1–5 each."""
+"""The satisfaction survey: the six criteria of the national satisfaction index, 1–5 each.
+
+The masked copy of the comment (`SurveyResponse.comment_masked`) is stored with the row, by the listeners of
+bot/privacy/masking.py, in the same flush.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Feedback (phản ánh, kiến nghị): stored with a tracking number the citizen can look up later."""
+"""Feedback (phản ánh, kiến nghị): stored with a tracking number the citizen can look up later.
+
+The masked copy staff read without the `pii` scope (`Feedback.text_masked`: phone numbers, long digit runs and
+e-mail addresses replaced) is stored with the row, by the listeners of bot/privacy/masking.py, in the same flush.
+"""
 
 from __future__ import annotations
 

@@ -104,6 +104,9 @@ class Feedback(SQLModel, table=True):
     chat_id: int | None = Field(default=None, sa_type=sa.BigInteger, index=True)
     category: str = Field(max_length=40)
     text: str
+    text_masked: str | None = Field(
+        default=None, description="The text as staff without the pii scope read it (bot.privacy.masking.mask_text)"
+    )
     case_code: str | None = Field(default=None, max_length=64)
     status: str = Field(default="received", max_length=20)
     reply: str | None = None
@@ -117,6 +120,9 @@ class SurveyResponse(SQLModel, table=True):
     case_id: int | None = Field(default=None, foreign_key="case.id")
     scores: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON))
     comment: str | None = None
+    comment_masked: str | None = Field(
+        default=None, description="The comment as staff without the pii scope read it (bot.privacy.masking.mask_text)"
+    )
     created_at: dt.datetime = ts(default_factory=utcnow)
 
 
