@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     retention_chat_days: int = Field(default=90, ge=1, description="Idle chat state and checklists kept this long")
     retention_gaps_days: int = Field(default=180, ge=1, description="Unanswered-question logs kept this long")
     retention_closed_days: int = Field(default=30, ge=0, description="Follows kept this long after a case closes")
+    retention_outbox_days: int = Field(
+        default=30, ge=1, description="Sent, failed, dropped and cancelled notifications kept this long"
+    )
 
     log_level: str = "INFO"
     dispatch_rate_limit: bool = Field(
