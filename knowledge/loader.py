@@ -271,7 +271,7 @@ def merge_overlay(proc: Procedure, province: Province, overlay: Overlay | None) 
     context = ProvinceContext(
         slug=province.slug,
         name=province.name,
-        authority=province.authority,
+        authority=(overlay.authority if overlay and overlay.authority else province.authority),
         portal=province.portal,
         overlaid=overlay.facets() if overlay else [],
         last_reviewed=overlay.last_reviewed if overlay else None,

@@ -436,6 +436,11 @@ class Overlay(Strict):
 
     procedure: str
     province: str
+    authority: str | None = Field(
+        default=None,
+        description="Whose rules the overlay states when not the provincial People's Committee, e.g. "
+        "'HĐND Thành phố Hà Nội' for fees set by the provincial council",
+    )
     code: str | None = Field(default=None, description="The province's own code for the procedure, when it has one")
     last_reviewed: dt.date
     agency: Agency | None = None

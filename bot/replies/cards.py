@@ -301,10 +301,14 @@ def _source_label(source: Source) -> str:
 
 def footer(proc: Procedure, facets: Iterable[str] = ("documents", "time"), *, limit: int = FOOTER_SOURCES) -> str:
     """'Căn cứ:' the sources of what the card shows (the legal basis for facets without sourced claims)."""
-    sources = [s for f in facets for s in facet_sources(proc, f)]
+    # each facet shown gets its first grounds in before any facet gets its second; within a facet, the texts found
+    # to state a claim come before the legal basis attached as a whole (generic)
+    per_facet = [sorted(facet_sources(proc, f), key=lambda s: s.generic) for f in facets]
     seen: dict[str, Source] = {}
-    for s in sources:
-        seen.setdefault(s.title.rstrip("."), s)
+    for rank in range(max((len(x) for x in per_facet), default=0)):
+        for sources in per_facet:
+            if rank < len(sources):
+                seen.setdefault(sources[rank].title.rstrip("."), sources[rank])
     if seen:
         labels = [_source_label(s) for s in seen.values()]
     else:
