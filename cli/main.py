@@ -20,11 +20,13 @@ from cli.api import api_command, apikey_app
 from cli.cases import cases_app
 from cli.database import db_app, demo_app
 from cli.kb import ask, kb_app
+from cli.kb_maintenance import kb_stale
 from cli.national import import_national
 from knowledge.loader import KnowledgeError
 
 app = typer.Typer(help="Trợ lý thủ tục hành chính (tthc-bot).", no_args_is_help=True, add_completion=False)
 kb_app.command("import-national")(import_national)
+kb_app.command("stale")(kb_stale)
 app.add_typer(kb_app, name="kb")
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
