@@ -391,8 +391,8 @@ def load_knowledge(root: Path, province: str | None = None) -> KnowledgeBase:
     warnings = []
     for rel, proc in good:
         if proc.reviewed is None:
-            left = len(generic_claims(proc))
-            detail = f"; {left} claim(s) with generic sources to re-derive" if left else ""
+            left = generic_claims(proc)
+            detail = f"; {len(left)} claim(s) with generic sources to re-derive: {', '.join(left)}" if left else ""
             warnings.append(Problem(rel, "reviewed", f"no second-review record yet{detail}"))
 
     merged = [p for _, p in good]
