@@ -22,6 +22,7 @@ from cli.database import db_app, demo_app
 from cli.kb import ask, kb_app
 from cli.kb_maintenance import kb_stale
 from cli.national import import_national
+from cli.staff import staff_app
 from knowledge.loader import KnowledgeError
 
 app = typer.Typer(help="Trợ lý thủ tục hành chính (tthc-bot).", no_args_is_help=True, add_completion=False)
@@ -32,6 +33,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(cases_app, name="cases")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(staff_app, name="staff")
 app.command("api")(api_command)
 app.command("ask")(ask)
 app.command("chat")(bot_commands.chat)

@@ -167,3 +167,63 @@ class ApiKey(SQLModel, table=True):
     scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     created_at: dt.datetime = ts(default_factory=utcnow)
     revoked_at: dt.datetime | None = ts(default=None)
+
+
+# --- the staff console (bot/accounts, bot/staff/feedback_desk.py, api/console) --------------------------------
+
+
+class StaffAccount(SQLModel, table=True):
+    """A console user: officer, lead or admin. Disabled, never deleted, so the audit log keeps its names."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=50, unique=True)
+    role: str = Field(max_length=20)
+    password_hash: str = Field(max_length=200, description="Argon2id (bot/accounts/passwords.py)")
+    active: bool = True
+    created_at: dt.datetime = ts(default_factory=utcnow)
+    updated_at: dt.datetime = ts(default_factory=utcnow)
+    last_login_at: dt.datetime | None = ts(default=None)
+
+
+class StaffSession(SQLModel, table=True):
+    """A signed-in console session: the cookie holds a random token, this row only its SHA-256."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    staff_id: int = Field(foreign_key="staffaccount.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: dt.datetime = ts(default_factory=utcnow)
+    last_seen_at: dt.datetime = ts(default_factory=utcnow)
+    expires_at: dt.datetime = ts()
+
+
+class LoginAttempt(SQLModel, table=True):
+    """One console login attempt, counted per username and per address for the lockout; kept one day."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=100, index=True, description="As typed, folded to lowercase")
+    address: str = Field(max_length=64, index=True)
+    success: bool = False
+    at: dt.datetime = ts(default_factory=utcnow, index=True)
+
+
+class AuditEntry(SQLModel, table=True):
+    """A change made in the console or by `tthc-bot staff`: who, when, what, and the values before and after."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = ts(default_factory=utcnow, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="staffaccount.id", index=True)
+    actor: str = Field(max_length=60, description="The username, or 'cli' for the command line")
+    action: str = Field(max_length=40, index=True)
+    target: str = Field(max_length=200)
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    address: str | None = Field(default=None, max_length=64)
+
+
+class FeedbackAssignment(SQLModel, table=True):
+    """Which staff member answers a feedback ticket (at most one at a time)."""
+
+    feedback_id: int = Field(foreign_key="feedback.id", primary_key=True, ondelete="CASCADE")
+    staff_id: int = Field(foreign_key="staffaccount.id", index=True)
+    assigned_at: dt.datetime = ts(default_factory=utcnow)

@@ -339,16 +339,21 @@ async def import_file(
     settings: Settings,
     skip_bad_rows: bool = False,
     name: str | None = None,
+    dry_run: bool = False,
 ) -> ImportReport:
     """Read, check and upsert a whole file in one transaction; `report.written` says whether it was committed.
-    The file is read in a worker thread, so a large file does not hold up the event loop."""
+    The file is read in a worker thread, so a large file does not hold up the event loop.
+
+    `dry_run`: everything is done as for real, then rolled back, so the report (rows created, updated, unchanged,
+    status changes, notifications, every error) is exactly what importing the file now would do, and nothing is
+    written (the console's preview before "apply")."""
     parsed = await asyncio.to_thread(read_file, path, kb=kb, settings=settings, name=name)
     if parsed.fatal:
         return ImportReport(file=parsed.file, errors=parsed.errors, fatal=True, encoding=parsed.encoding)
     try:
         async with session_scope(engine) as session:
             report = await apply_rows(session, parsed, kb=kb, settings=settings, skip_bad_rows=skip_bad_rows)
-            if report.errors and not skip_bad_rows:
+            if dry_run or (report.errors and not skip_bad_rows):
                 raise _RollBack(report)
     except _RollBack as stop:
         stop.report.written = False
