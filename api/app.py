@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from api.console import router as console_router
 from api.deps import EXAMPLE_CODE
 from api.errors import install_handlers
 from api.guards import BodyGuard, RateLimiter
@@ -60,4 +61,5 @@ def create_app(services: Services) -> FastAPI:
     install_handlers(app)
     for module in (cases, feedback, surveys, stats, system):
         app.include_router(module.router, prefix=PREFIX)
+    app.include_router(console_router)  # the staff web console under /console (api/console, docs/console.md)
     return app
