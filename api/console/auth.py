@@ -7,8 +7,8 @@ CSRF token in a hidden field `csrf_token`, compared in constant time; the login 
 carries a token that must equal the one in its own short-lived cookie (a double submit).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: the dependencies made in `role` and `posted` are annotated with
+# their local variables, which FastAPI could not find if the annotations were strings evaluated in the module.
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
@@ -103,7 +103,9 @@ def role(needed: str) -> Callable[[Me], Awaitable[Me]]:
 def posted(needed: str) -> Callable[[Me, str], Awaitable[Me]]:
     """`role(needed)` for a form: also checks the session's CSRF token in the `csrf_token` field."""
 
-    async def check(me: Annotated[Me, Depends(role(needed))], csrf_token: Annotated[str, Form()] = "") -> Me:
+    allowed = role(needed)
+
+    async def check(me: Annotated[Me, Depends(allowed)], csrf_token: Annotated[str, Form()] = "") -> Me:
         if not csrf_token or not hmac.compare_digest(me.csrf_token.encode(), csrf_token.encode()):
             raise CsrfRefused(
                 "Biểu mẫu này không còn hợp lệ (thiếu hoặc sai mã chống giả mạo). "

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.console.auth import (
     COOKIE,
     LOGIN_COOKIE,
-    Me,
+    OfficerForm,
     address,
     clear_session_cookie,
     login_token_ok,
     new_login_token,
-    posted,
     set_cookie,
     start_session_cookie,
 )
@@ -91,7 +90,7 @@ async def login(
 
 
 @router.post(f"{PREFIX}/logout", include_in_schema=False)
-async def logout(request: Request, db: Db, me: Annotated[Me, Depends(posted("officer"))]) -> Response:
+async def logout(request: Request, db: Db, me: OfficerForm) -> Response:
     await sessions.end(db, request.cookies.get(COOKIE))
     response = redirect(f"{PREFIX}/login?bye=1")
     clear_session_cookie(response, request)

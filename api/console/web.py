@@ -208,7 +208,8 @@ class ConsoleRoute(APIRoute):
                 return await original(request)
             except Refusal as exc:
                 return _refusal_page(request, exc)
-            except RequestValidationError:
+            except RequestValidationError as exc:
+                log.warning("console: %s", exc.errors())
                 return _refusal_page(
                     request, Refusal("Biểu mẫu hoặc địa chỉ trang có giá trị không đọc được. Vui lòng thử lại.")
                 )
