@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -72,7 +73,9 @@ async def on_code_text(ctx: Context, session: AsyncSession, ev: Event, state: Ch
 async def on_category(ctx: Context, session: AsyncSession, ev: Event, args: list[str]) -> list[Reply]:
     if not args or args[0] not in tickets.CATEGORIES:
         return stale()
-    await ctx.states.save(session, ev.chat_id, ChatState(awaiting=Awaiting.FEEDBACK_TEXT, category=args[0]))
+    state = await ctx.states.load(session, ev.chat_id)  # the verified cases and the thread stay
+    asked = replace(state.idle(), awaiting=Awaiting.FEEDBACK_TEXT, category=args[0])
+    await ctx.states.save(session, ev.chat_id, asked)
     return [Reply(m.FEEDBACK_ASK_TEXT.format(category=tickets.CATEGORIES[args[0]]), edit=True)]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from dataclasses import replace
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,6 +33,11 @@ def leaves_lookup(u: Understanding, text: str, waiting: Awaiting | None) -> bool
     return (u.intent == "procedure" and u.confident) or u.intent in {"greeting", "help", "feedback"}
 
 
+def not_an_answer(text: str, waiting: Awaiting | None) -> bool:
+    """No code in it, and no digits when digits are awaited: it cannot be what the lookup asked for."""
+    return not find_code(text) and not (waiting == Awaiting.VERIFY and any(ch.isdigit() for ch in text))
+
+
 async def leave(ctx: Context, session: AsyncSession, ev: Event, state: ChatState) -> None:
     await ctx.states.save(session, ev.chat_id, state.idle())
 
@@ -43,14 +49,14 @@ async def case_prompt(
     code = find_code(text) if text else None
     if not code:
         state = await ctx.states.load(session, ev.chat_id)
-        asked = ChatState(awaiting=Awaiting.CODE, then=then or state.then, verified=state.verified)
+        asked = replace(state.idle(), awaiting=Awaiting.CODE, then=then or state.then)
         await ctx.states.save(session, ev.chat_id, asked)
         return [Reply(m.BAD_CODE if text.strip() else m.ASK_CODE)]
     until = await verification.blocked_until(session, chat_id=ev.chat_id, code=code)
     if until:
         return [blocked(ctx, until)]
     state = await ctx.states.load(session, ev.chat_id)
-    asked = ChatState(awaiting=Awaiting.VERIFY, code=code, then=then or state.then, verified=state.verified)
+    asked = replace(state.idle(), awaiting=Awaiting.VERIFY, code=code, then=then or state.then)
     await ctx.states.save(session, ev.chat_id, asked)
     return [Reply(m.ASK_VERIFY[ctx.settings.verify_by])]
 
@@ -65,17 +71,17 @@ async def verify(ctx: Context, session: AsyncSession, ev: Event, state: ChatStat
     code = state.code or ""
     until = await verification.blocked_until(session, chat_id=ev.chat_id, code=code)
     if until:
-        await ctx.states.save(session, ev.chat_id, ChatState())
+        await ctx.states.save(session, ev.chat_id, state.idle())
         return [blocked(ctx, until)]
     case = await verification.verify(
         session, chat_id=ev.chat_id, code=code, answer=ev.text, verify_by=ctx.settings.verify_by
     )
     verified = list(state.verified)
     if case is None or case.id is None:
-        await ctx.states.save(session, ev.chat_id, ChatState(verified=verified))
+        await ctx.states.save(session, ev.chat_id, state.idle())
         return [Reply(m.VERIFY_FAILED.format(hotline=ctx.hotline()))]
     verified = [*verified[-9:], case.id] if case.id not in verified else verified
-    await ctx.states.save(session, ev.chat_id, ChatState(verified=verified))
+    await ctx.states.save(session, ev.chat_id, replace(state.idle(), verified=verified))
     card = Reply(await case_card(session, case, ctx.services.kb, ctx.settings))
     if state.then == "follow":
         return [card, *await follow(ctx, session, ev, case.id)]

@@ -46,7 +46,9 @@ async def on_help(ctx: Context, session: AsyncSession, ev: Event) -> list[Reply]
 
 
 async def on_cancel(ctx: Context, session: AsyncSession, ev: Event) -> list[Reply]:
-    await ctx.states.save(session, ev.chat_id, ChatState())
+    """/huy stops what is under way; the verified cases and the thread of the conversation stay."""
+    state = await ctx.states.load(session, ev.chat_id)
+    await ctx.states.save(session, ev.chat_id, state.idle())
     return [Reply(m.CANCELLED)]
 
 

@@ -46,6 +46,37 @@ class Survey:
     scores: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Topic:
+    """What the chat's last answer was about: a procedure (its curated id) and the facet shown, and when (Unix
+    seconds). Follow-ups that name no procedure are answered for it; it lapses after TOPIC_TTL of silence.
+    After a pick-list it is the likeliest procedure offered, not yet confirmed. Only ids and a time are kept, never
+    what the citizen typed."""
+
+    procedure: str
+    facet: str
+    at: int
+    sure: bool = True  # false when it is the first of a pick-list the citizen has not answered
+
+    def fresh(self, now: float) -> bool:
+        return 0 <= now - self.at < TOPIC_TTL
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"p": self.procedure, "f": self.facet, "t": self.at, **({} if self.sure else {"s": 0})}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Topic | None:
+        if not isinstance(data, dict):
+            return None
+        p, f, t = data.get("p"), data.get("f"), data.get("t")
+        if isinstance(p, str) and p and isinstance(f, str) and f and isinstance(t, int) and not isinstance(t, bool):
+            return cls(p, f, t, data.get("s") != 0)
+        return None
+
+
+TOPIC_TTL = 30 * 60  # seconds of silence after which a follow-up no longer refers to the last answer
+
+
 @dataclass
 class ChatState:
     """One chat's state. Stored as a JSON dict whose keys predate this class ("await", "text"), so rows
@@ -58,10 +89,12 @@ class ChatState:
     survey: Survey | None = None
     category: str | None = None  # the feedback category picked
     feedback_text: str | None = None
+    topic: Topic | None = None  # the thread of the conversation (stored under "topic")
 
     def idle(self) -> ChatState:
-        """The state once a flow ends: nothing awaited, but the cases already verified stay verified."""
-        return ChatState(verified=list(self.verified))
+        """The state once a flow ends: nothing awaited, but the cases already verified stay verified and the
+        thread of the conversation goes on."""
+        return ChatState(verified=list(self.verified), topic=self.topic)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -72,6 +105,7 @@ class ChatState:
             "survey": {"case": self.survey.case, "scores": dict(self.survey.scores)} if self.survey else None,
             "category": self.category,
             "text": self.feedback_text,
+            "topic": self.topic.to_dict() if self.topic else None,
         }
         return {k: v for k, v in data.items() if v is not None}
 
@@ -88,6 +122,7 @@ class ChatState:
             survey=_survey(survey) if isinstance(survey, dict) and survey else None,
             category=data.get("category"),
             feedback_text=data.get("text"),
+            topic=Topic.from_dict(data.get("topic")),
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,7 +24,8 @@ def question(ctx: Context, ev: Event, i: int, about: str, *, edit: bool) -> Repl
 async def start(ctx: Context, session: AsyncSession, ev: Event, case_id: int | None) -> Reply:
     """From /danhgia (about no case) or the button of a notification (about that case, if it still exists)."""
     case = await session.get(Case, case_id) if case_id else None
-    await ctx.states.save(session, ev.chat_id, ChatState(survey=Survey(case.id if case else None)))
+    state = await ctx.states.load(session, ev.chat_id)  # the verified cases and the thread stay
+    await ctx.states.save(session, ev.chat_id, replace(state.idle(), survey=Survey(case.id if case else None)))
     about = f" cho hồ sơ {html.escape(case.display_code)}" if case else ""
     return question(ctx, ev, 0, about, edit=False)
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from bot.conversation.state import Awaiting, ChatState, ChatStates, Survey
+from bot.conversation.state import TOPIC_TTL, Awaiting, ChatState, ChatStates, Survey, Topic
 from bot.storage import models
 from bot.storage.db import session_scope
 
@@ -85,10 +85,32 @@ def test_values_this_version_does_not_know_read_as_unset() -> None:
     assert ChatState.from_dict(odd) == ChatState(verified=[2])
 
 
-def test_idle_keeps_only_the_verified_cases() -> None:
-    busy = ChatState(awaiting=Awaiting.VERIFY, code="x", then="follow", verified=[1, 2], category="khac")
+def test_idle_keeps_the_verified_cases_and_the_thread() -> None:
+    topic = Topic("cu-tru.dang-ky-tam-tru", "fee", 1_764_000_000)
+    busy = ChatState(awaiting=Awaiting.VERIFY, code="x", then="follow", verified=[1, 2], category="khac", topic=topic)
     idle = busy.idle()
-    assert idle == ChatState(verified=[1, 2]) and idle.verified is not busy.verified
+    assert idle == ChatState(verified=[1, 2], topic=topic) and idle.verified is not busy.verified
+
+
+def test_the_topic_is_stored_as_ids_and_a_time_only() -> None:
+    sure = Topic("ho-tich.dang-ky-khai-sinh", "fee", 1_764_000_000)
+    unsure = Topic("dang-ky-xe.lan-dau", "documents", 1_764_000_100, sure=False)
+    for topic in (sure, unsure):
+        stored = ChatState(verified=[3], topic=topic).to_dict()
+        assert set(stored) == {"verified", "topic"} and ChatState.from_dict(stored).topic == topic
+    assert ChatState(topic=sure).to_dict()["topic"] == {
+        "p": "ho-tich.dang-ky-khai-sinh",
+        "f": "fee",
+        "t": 1_764_000_000,
+    }
+    assert ChatState(topic=unsure).to_dict()["topic"]["s"] == 0
+    for odd in ({"p": "x"}, {"p": "x", "f": "fee", "t": "soon"}, "x", {"p": "", "f": "fee", "t": 1}, {"t": True}):
+        assert ChatState.from_dict({"topic": odd}).topic is None  # read as no topic, never an error
+
+
+def test_a_topic_lapses_after_thirty_minutes_of_silence() -> None:
+    topic = Topic("cu-tru.dang-ky-tam-tru", "fee", 1000)
+    assert topic.fresh(1000 + TOPIC_TTL - 1) and not topic.fresh(1000 + TOPIC_TTL) and TOPIC_TTL == 30 * 60
 
 
 async def test_an_old_row_in_the_database_loads(engine) -> None:  # type: ignore[no-untyped-def]
