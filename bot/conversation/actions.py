@@ -28,6 +28,10 @@ class Action(StrEnum):
     SURVEY_SCORE = "ss"  # one criterion scored: criterion index, score 1-5
     ERASE = "xd"  # erase my data, confirmed or not: y | n
     SURVEY_SKIP_COMMENT = "sc"  # survey sent without a comment
+    FULL = "fa"  # the whole card of a facet, past the short one: procedure key, facet
+    SPECIAL = "sp"  # the documents of special situations: procedure key
+    GUIDE = "gd"  # a situation question answered: procedure key, the option indexes so far ("*": skip)
+    GUIDE_TOGGLE = "gt"  # tick a document of the fitted checklist: procedure key, option indexes, item index
 
 
 def parse_action(code: str) -> Action | None:

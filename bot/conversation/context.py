@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.conversation.actions import Action
 from bot.conversation.state import ChatStates
+from bot.conversation.thread import Names
 from bot.insights.gaps import GapLog
+from bot.replies import cards
 from bot.replies import messages as m
 from bot.replies.buttons import pack, proc_key, unpack
 from bot.replies.events import Button, Event, Reply
+from bot.replies.excerpts import Excerpts
+from bot.replies.result_date import Calendar
 from bot.services import Services
 from bot.settings import Settings
 from knowledge.schema import Procedure
@@ -26,16 +31,29 @@ class Context:
     gaps: GapLog
     by_key: dict[str, Procedure]  # procedures by the short key their buttons carry
     fields: list[str]  # the fields (lĩnh vực), in the order their buttons number them
+    names: Names  # the words of every procedure's names: does a message name another procedure?
+    excerpts: Excerpts  # every entry's passages: the direct answer to a specific question
+    calendar: Calendar  # working days, for result dates
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
     @classmethod
-    def build(cls, services: Services) -> Context:
+    def build(cls, services: Services, clock: Callable[[], dt.datetime] | None = None) -> Context:
+        procs = services.kb.procedures
         return cls(
             services=services,
             states=ChatStates(),
             gaps=GapLog(services.engine),
-            by_key={proc_key(p.id): p for p in services.kb.procedures},
+            by_key={proc_key(p.id): p for p in procs},
             fields=services.kb.fields(),
+            names=Names(procs, services.matcher),
+            excerpts=Excerpts(procs, cards._fee_line),  # the card's own fee wording
+            calendar=Calendar(services.settings.holidays_file),
+            clock=clock or (lambda: dt.datetime.now(dt.UTC)),
         )
+
+    def now(self) -> dt.datetime:
+        """The current time in the office's time zone (Asia/Ho_Chi_Minh unless set otherwise)."""
+        return self.clock().astimezone(self.settings.tz)
 
     @property
     def settings(self) -> Settings:

@@ -7,6 +7,7 @@ Channel-agnostic: the Telegram adapter in handlers/ and the terminal chat both c
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import traceback
 import uuid
@@ -15,11 +16,12 @@ from dataclasses import replace
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.conversation import erase, feedback, lookup, menu, procedures, staff, survey
+from bot.conversation import ask, erase, feedback, guide, lookup, menu, procedures, staff, survey
 from bot.conversation.actions import Action, parse_action
 from bot.conversation.context import ButtonHandler, CommandHandler, Context, stale
 from bot.conversation.flood import FloodGuard
 from bot.conversation.state import Awaiting, ChatState, ChatStates
+from bot.conversation.turn import Answered, Turn
 from bot.insights.gaps import GapLog
 from bot.replies import cards
 from bot.replies import messages as m
@@ -67,6 +69,28 @@ BUTTONS: dict[Action, ButtonHandler] = {
     Action.SURVEY_SCORE: survey.on_score,
     Action.ERASE: erase.on_confirm,
     Action.SURVEY_SKIP_COMMENT: survey.on_skip_comment,
+    Action.FULL: procedures.on_full,
+    Action.SPECIAL: procedures.on_special,
+    Action.GUIDE: guide.on_answer,
+    Action.GUIDE_TOGGLE: guide.on_toggle,
+}
+# buttons about one procedure (its key first): pressing one makes it the chat's topic, with this facet
+TOPIC_FACET: dict[Action, str | None] = {
+    Action.FACET: None,  # the facet the button names
+    Action.PICK: None,
+    Action.FULL: None,
+    Action.SPECIAL: "documents",
+    Action.CHECKLIST: "documents",
+    Action.CHECK_TOGGLE: "documents",
+    Action.GUIDE: "documents",
+    Action.GUIDE_TOGGLE: "documents",
+}
+WAITING_INTENT = {
+    Awaiting.CODE: "case_status",
+    Awaiting.VERIFY: "case_status",
+    Awaiting.FEEDBACK_TEXT: "feedback",
+    Awaiting.FEEDBACK_CODE: "feedback",
+    Awaiting.SURVEY_COMMENT: "survey",
 }
 
 # free text while the bot waits for an answer goes to the flow that asked
@@ -106,10 +130,16 @@ class Conversation:
     """One per process: it holds the chat-state cache and the gap buffer, so every event of a chat must come
     to the same instance (handlers/workers.py routes by chat id)."""
 
-    def __init__(self, services: Services, *, flood: FloodGuard | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        flood: FloodGuard | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
         self.services = services
         self.flood = flood or FloodGuard()
-        self.ctx = Context.build(services)
+        self.ctx = Context.build(services, clock)
 
     @property
     def states(self) -> ChatStates:
@@ -125,19 +155,24 @@ class Conversation:
 
     async def handle(self, event: Event) -> list[Reply]:
         """Never raises: an unexpected error becomes one polite line with a reference."""
+        return (await self.respond(event)).replies
+
+    async def respond(self, event: Event) -> Answered:
+        """The replies to an event and what was decided for it (intent, procedure, facet): `handle()` with the
+        decision, for the scripted conversations and tests. Never raises."""
         event = replace(event, text=event.text[:MAX_TEXT], args=event.args[:MAX_TEXT])
         # button presses are paced by the buttons themselves: a checklist of ten items is not a flood
         verdict = self.flood.check(event.chat_id) if event.kind != "callback" else "ok"
         if verdict != "ok":
-            return [Reply(m.FLOOD)] if verdict == "warn" else []
+            return Answered([Reply(m.FLOOD)] if verdict == "warn" else [], Turn("flood"))
         try:
             async with session_scope(self.services.engine) as session:
-                replies = await self._dispatch(session, event)
+                answered = await self._dispatch(session, event)
             self.states.committed(session)
-            return replies
+            return answered
         except DB_ERRORS:
             log.warning("database unavailable; answering %s event without it", event.kind)
-            return self._without_database(event)
+            return Answered(self._without_database(event), Turn("unavailable"))
         except Exception as exc:  # noqa: BLE001 — the citizen gets a line, the log gets the trace
             ref = uuid.uuid4().hex[:8]
             # the exception's message may quote what the citizen typed: log its type and stack only
@@ -148,7 +183,7 @@ class Conversation:
                 type(exc).__name__,
                 "".join(traceback.format_tb(exc.__traceback__)),
             )
-            return [Reply(m.ERROR.format(ref=ref))]
+            return Answered([Reply(m.ERROR.format(ref=ref))], Turn("error"))
 
     def _without_database(self, ev: Event) -> list[Reply]:
         """The knowledge base lives in memory, so procedure questions are still answered while the database
@@ -168,14 +203,14 @@ class Conversation:
                 return [procedures.answer(ctx, ev, proc, parts[2])]
         return [Reply(m.DB_DOWN)]
 
-    async def _dispatch(self, session: AsyncSession, ev: Event) -> list[Reply]:
+    async def _dispatch(self, session: AsyncSession, ev: Event) -> Answered:
         if ev.kind == "command":
-            return await self._command(session, ev)
+            return Answered(await self._command(session, ev), Turn("command"))
         if ev.kind == "callback":
             return await self._button(session, ev)
         if ev.kind == "text":
             return await self._text(session, ev)
-        return [Reply(m.UNSUPPORTED)]
+        return Answered([Reply(m.UNSUPPORTED)], Turn("unsupported"))
 
     async def _command(self, session: AsyncSession, ev: Event) -> list[Reply]:
         cmd = (ev.command or "").lower()
@@ -186,34 +221,50 @@ class Conversation:
             return [Reply(m.UNKNOWN_COMMAND)]
         return await handler(self.ctx, session, ev)
 
-    async def _button(self, session: AsyncSession, ev: Event) -> list[Reply]:
-        """Only a genuine button of this chat is acted on; each handler checks its own arguments."""
+    async def _button(self, session: AsyncSession, ev: Event) -> Answered:
+        """Only a genuine button of this chat is acted on; each handler checks its own arguments. A button about a
+        procedure makes it the chat's topic: a pick-list answered by a press is followed up like a question."""
         parts = self.ctx.pressed(ev)
         action = parse_action(parts[0]) if parts else None
         if parts is None or action is None:
-            return stale()
-        return await BUTTONS[action](self.ctx, session, ev, parts[1:])
+            return Answered(stale(), Turn("button"))
+        replies = await BUTTONS[action](self.ctx, session, ev, parts[1:])
+        proc = self.ctx.procedure(parts[1:]) if action in TOPIC_FACET else None
+        if proc is None or not any(r.text for r in replies):
+            return Answered(replies, Turn("button"))
+        facet = TOPIC_FACET[action] or parts[2]
+        state = await self.states.load(session, ev.chat_id)
+        await ask.remember(self.ctx, session, ev, state, proc, facet)
+        return Answered(replies, ask.turn_for(proc, facet))
 
-    async def _text(self, session: AsyncSession, ev: Event) -> list[Reply]:
+    async def _text(self, session: AsyncSession, ev: Event) -> Answered:
         state = await self.states.load(session, ev.chat_id)
         waiting, u = state.awaiting, None
         if waiting in lookup.WAITS:
-            # a code or digits are awaited; a procedure question typed instead leaves the lookup, rather than
-            # being refused or counted as a failed verification
+            # a code or digits are awaited; a procedure question (or a follow-up of the last answer) typed instead
+            # leaves the lookup, rather than being refused or counted as a failed verification
             u = self.services.matcher.understand(ev.text)
-            if lookup.leaves_lookup(u, ev.text, waiting):
+            if lookup.leaves_lookup(u, ev.text, waiting) or (
+                lookup.not_an_answer(ev.text, waiting) and ask.follows_up(self.ctx, state, ev.text, u)
+            ):
                 await lookup.leave(self.ctx, session, ev, state)
-                waiting = None
+                state, waiting = state.idle(), None
         if waiting is not None:
-            return await WAITING[waiting](self.ctx, session, ev, state)
-        return await self._question(session, ev, u or self.services.matcher.understand(ev.text))
+            replies = await WAITING[waiting](self.ctx, session, ev, state)
+            return Answered(replies, Turn(WAITING_INTENT[waiting]))
+        return await self._question(session, ev, state, u or self.services.matcher.understand(ev.text))
 
-    async def _question(self, session: AsyncSession, ev: Event, u: Understanding) -> list[Reply]:
-        """Free text nobody waited for: recorded for the gap report (when unanswered), then routed by intent."""
+    async def _question(self, session: AsyncSession, ev: Event, state: ChatState, u: Understanding) -> Answered:
+        """Free text nobody waited for: a procedure question in the thread of the conversation, else routed by
+        intent (and recorded for the gap report when unanswered); the thread goes on after it."""
+        answered = await ask.question(self.ctx, session, ev, state, u)
+        if answered is not None:
+            return answered
         self.gaps.add(u, source="bot")
+        turn = Turn(u.intent, None, None, u.facet, u.confident)
         if u.intent == "case_status":
-            return await lookup.case_prompt(self.ctx, session, ev, u.case_code or "")
+            return Answered(await lookup.case_prompt(self.ctx, session, ev, u.case_code or ""), turn)
         simple = INTENTS.get(u.intent)
         if simple is not None:
-            return [simple(self.ctx, ev)]
-        return [procedures.question(self.ctx, ev, u)]
+            return Answered([simple(self.ctx, ev)], turn)
+        return Answered([procedures.question(self.ctx, ev, u)], turn)

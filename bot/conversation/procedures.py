@@ -1,4 +1,7 @@
-"""Procedures: answer cards and their facets, the pick-list when unsure, browsing by field, checklists."""
+"""Procedures: answer cards and their facets, the pick-list when unsure, browsing by field, checklists.
+
+A card is the short one (bot/replies/answers.py): what does not fit is behind "📜 Xem đầy đủ", and the documents of
+special situations behind "📎 Trường hợp đặc biệt"."""
 
 from __future__ import annotations
 
@@ -7,13 +10,15 @@ import math
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.conversation import guide
 from bot.conversation import state as chatstate
 from bot.conversation.actions import Action
 from bot.conversation.context import Context, stale
-from bot.replies import cards
+from bot.replies import answers, cards
 from bot.replies import messages as m
+from bot.replies import phrases as t
 from bot.replies.buttons import proc_key
-from bot.replies.events import Event, Reply
+from bot.replies.events import Button, Event, Reply
 from knowledge.matcher import Understanding
 from knowledge.schema import Procedure
 
@@ -27,15 +32,31 @@ def short(text: str, limit: int = 60) -> str:
     return text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
-def answer(ctx: Context, ev: Event, proc: Procedure, facet: str | None, *, edit: bool = False) -> Reply:
-    """An answer card, with buttons for the other facets (forms only when there are any) and the checklist."""
+def answer(
+    ctx: Context, ev: Event, proc: Procedure, facet: str | None, *, edit: bool = False, full: bool = False
+) -> Reply:
+    """An answer card (the short one unless `full`), with buttons for what did not fit, the other facets (forms
+    only when there are any) and the checklist."""
+    facet = facet or "documents"
+    text, cut = (cards.answer(proc, facet), False) if full else answers.facet_card(proc, facet)
+    key = proc_key(proc.id)
+    extra = []
+    if facet == "documents" and answers.special_documents(proc):
+        extra.append(ctx.btn(ev, t.SPECIAL_BUTTON, Action.SPECIAL, key))
+    if cut:
+        extra.append(ctx.btn(ev, t.FULL_BUTTON, Action.FULL, key, facet))
+    return Reply(text, facet_rows(ctx, ev, proc, [facet], extra), edit=edit)
+
+
+def facet_rows(ctx: Context, ev: Event, proc: Procedure, shown: list[str], extra: list[Button]) -> list[list[Button]]:
+    """Buttons under an answer: the other facets, then `extra`, then the checklist last, two to a row."""
     key = proc_key(proc.id)
     has_forms = any(d.form for d in proc.documents)
-    others = [f for f in cards.FACETS if f != (facet or "documents") and (f != "forms" or has_forms)]
+    others = [f for f in cards.FACETS if f not in shown and (f != "forms" or has_forms)]
     btns = [ctx.btn(ev, m.FACET_BUTTONS[f], Action.FACET, key, f) for f in others]
+    btns += extra
     btns.append(ctx.btn(ev, m.CHECKLIST_BUTTON, Action.CHECKLIST, key))
-    rows = [btns[i : i + 2] for i in range(0, len(btns), 2)]
-    return Reply(cards.answer(proc, facet), rows, edit=edit)
+    return [btns[i : i + 2] for i in range(0, len(btns), 2)]
 
 
 def question(ctx: Context, ev: Event, u: Understanding) -> Reply:
@@ -113,10 +134,30 @@ async def on_none_of_these(ctx: Context, session: AsyncSession, ev: Event, args:
 
 
 async def on_checklist(ctx: Context, session: AsyncSession, ev: Event, args: list[str]) -> list[Reply]:
+    """The situation questions first when the entry has them, else the whole list."""
     proc = ctx.procedure(args)
     if proc is None:
         return stale()
-    return [await checklist(ctx, session, ev, proc, edit=False)]
+    asked = await guide.start(ctx, session, ev, proc)
+    return [asked or await checklist(ctx, session, ev, proc, edit=False)]
+
+
+async def on_full(ctx: Context, session: AsyncSession, ev: Event, args: list[str]) -> list[Reply]:
+    """The whole card of a facet, when the citizen asks for everything."""
+    proc = ctx.procedure(args)
+    if proc is None or len(args) != 2 or args[1] not in cards.FACETS:
+        return stale()
+    return [answer(ctx, ev, proc, args[1], full=True)]
+
+
+async def on_special(ctx: Context, session: AsyncSession, ev: Event, args: list[str]) -> list[Reply]:
+    """The documents of special situations, each with the situation it is for."""
+    proc = ctx.procedure(args)
+    if proc is None or len(args) != 1 or not answers.special_documents(proc):
+        return stale()
+    key = proc_key(proc.id)
+    extra = [ctx.btn(ev, m.FACET_BUTTONS["documents"], Action.FACET, key, "documents")]
+    return [Reply(answers.special_card(proc), [extra, [ctx.btn(ev, m.CHECKLIST_BUTTON, Action.CHECKLIST, key)]])]
 
 
 async def on_check_toggle(ctx: Context, session: AsyncSession, ev: Event, args: list[str]) -> list[Reply]:

@@ -18,7 +18,28 @@ from bot.storage.db import make_engine, session_scope
 from knowledge.matcher import Matcher
 
 # the codes buttons already sent to citizens carry; bot/notify/compose.py packs "sv" itself
-WIRE_CODES = {"f", "p", "n", "cl", "ct", "lf", "lv", "m", "fo", "uf", "gc", "gs", "sv", "ss", "xd", "sc"}
+WIRE_CODES = {
+    "f",
+    "p",
+    "n",
+    "cl",
+    "ct",
+    "lf",
+    "lv",
+    "m",
+    "fo",
+    "uf",
+    "gc",
+    "gs",
+    "sv",
+    "ss",
+    "xd",
+    "sc",
+    "fa",
+    "sp",
+    "gd",
+    "gt",
+}
 
 
 def _conv(settings, kb, matcher: Matcher, engine) -> Conversation:  # type: ignore[no-untyped-def]
