@@ -18,6 +18,7 @@ from bot.settings import SettingsError
 from cli import bot as bot_commands
 from cli.api import api_command, apikey_app
 from cli.cases import cases_app
+from cli.converse import converse
 from cli.database import db_app, demo_app
 from cli.kb import ask, kb_app
 from cli.kb_maintenance import kb_stale
@@ -37,6 +38,7 @@ app.add_typer(staff_app, name="staff")
 app.command("api")(api_command)
 app.command("ask")(ask)
 app.command("chat")(bot_commands.chat)
+app.command("converse")(converse)
 app.command("run")(bot_commands.run)
 app.command("worker", hidden=True)(bot_commands.worker)
 app.command("qr")(bot_commands.qr)
