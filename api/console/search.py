@@ -118,8 +118,9 @@ async def search(session: AsyncSession, query: CaseQuery, *, today: dt.date) -> 
         where.append(col(Case.id).in_(ids))
     total = (await session.exec(select(func.count()).select_from(Case).where(*where))).one()
     column = SORTS[query.sort]
-    ordered = column.asc() if query.order == "asc" else column.desc()
-    stmt = select(Case).where(*where).order_by(ordered, col(Case.id).desc())
+    ties = col(Case.id)  # in the same direction, so that a sort is stable from page to page
+    ordered = (column.asc(), ties.asc()) if query.order == "asc" else (column.desc(), ties.desc())
+    stmt = select(Case).where(*where).order_by(*ordered)
     stmt = stmt.offset((query.page - 1) * PER_PAGE).limit(PER_PAGE)
     return total, list((await session.exec(stmt)).all())
 
