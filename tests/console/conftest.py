@@ -14,6 +14,7 @@ import datetime as dt
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +32,7 @@ from bot.storage.models import utcnow
 from tests.handlers.conftest import Harness, bot, bot_settings, telegram_server  # noqa: F401  (fixtures used here)
 from tests.telegram_api import free_port
 
+ROOT_DIR = Path(__file__).resolve().parent.parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = [
     "--headless",
