@@ -1,4 +1,5 @@
-"""`tthc-bot cases …`: the staff's terminal commands for cases (import a file, change a status, show one).
+"""`tthc-bot cases …`: the staff's terminal commands for cases (import a file, change a status, show one, unlock the
+verification of one).
 
 The services come from the composition root (`cli/root.py`). A status change goes through the core's
 `change_case_status`, checked once against the rules table, so the chats following a case are notified as when staff
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cases.rules import STATUSES, CaseError, CaseNotFound, Problem, describe, parse_status
 from bot.replies.dates import DateError, to_date, vn_date
@@ -30,7 +32,8 @@ if TYPE_CHECKING:
     from bot.staff.status import StatusChanged
 
 cases_app = typer.Typer(
-    help="Cases (hồ sơ): import a CSV/XLSX file, change a status, show a case.", no_args_is_help=True
+    help="Cases (hồ sơ): import a CSV/XLSX file, change a status, show a case, unlock its verification.",
+    no_args_is_help=True,
 )
 # the rules table's logical fields, as this command calls them
 OPTIONS = {"status": "STATUS", "new_date": "--new-date", "note": "--note", "missing": "--missing"}
@@ -191,3 +194,24 @@ def show(code: Annotated[str, typer.Argument(help="Receipt code, any separators.
     if lines is None:
         _stop(f"no case with code {code!r}", 1)
     typer.echo("\n".join(lines))
+
+
+@cases_app.command("unlock")
+def unlock(code: Annotated[str, typer.Argument(help="Receipt code, any separators.")]) -> None:
+    """Lift the lock that failed guesses of the phone digits (or birth year) put on a case: its failures are
+    forgotten and its alerts resolved, so the owner may type the digits again at once. Make sure first that the
+    citizen asking is the owner (the slip's QR code opens the case even while it is locked)."""
+    from bot.cases.verification import Unlocked
+    from bot.cases.verification import unlock as unlock_case
+
+    async def work(session: AsyncSession) -> Unlocked | None:
+        return await unlock_case(session, code, by="cli")
+
+    done = root.run_in_session(work)
+    if done is None:
+        _stop(f"no case with code {code!r}", 1)
+    state = "was locked" if done.was_locked else "was not locked"
+    typer.echo(
+        f"{done.code}: unlocked ({state}); {done.failures_cleared} failed attempt(s) forgotten, "
+        f"{done.alerts_resolved} alert(s) resolved"
+    )

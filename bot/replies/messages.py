@@ -80,6 +80,10 @@ VERIFY_FAILED = (
     "Dạ, mã hồ sơ hoặc thông tin xác minh chưa khớp. Anh/Chị kiểm tra lại giấy biên nhận, hoặc liên hệ {hotline} ạ."
 )
 TOO_MANY_ATTEMPTS = "Dạ, Anh/Chị đã nhập sai quá nhiều lần. Vui lòng thử lại sau {time} ạ."
+CODE_LOCKED = (
+    "Dạ, hồ sơ này đã tạm khóa tra cứu bằng thông tin xác minh vì có nhiều lần nhập sai. Anh/Chị quét mã QR trên "
+    "giấy biên nhận để xem hồ sơ, hoặc liên hệ {hotline} để được mở khóa ạ."
+)
 
 FOLLOW_BUTTON = "🔔 Theo dõi hồ sơ này"
 FOLLOWED_TOAST = "Đã bật thông báo cho hồ sơ này."

@@ -160,6 +160,42 @@ class VerificationAttempt(SQLModel, table=True):
     at: dt.datetime = ts(default_factory=utcnow, index=True)
 
 
+class CodeGuard(SQLModel, table=True):
+    """What the attempt limits remember of one receipt code beyond a day (bot/cases/verification.py): failures since
+    the last success or staff unlock, failures per day over the last week, which chats failed, and the lock."""
+
+    code_key: str = Field(primary_key=True, max_length=32, description="Hash of the normalized code")
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True, description="None: no such case")
+    failures: int = Field(default=0, description="Since the last success or staff unlock; at the limit: locked")
+    days: dict[str, int] = Field(
+        default_factory=dict, sa_column=Column(JSON), description="Failures per UTC day, the last 7 days"
+    )
+    chats: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSON), description="Hashed chat id -> last UTC day it failed, 7 days"
+    )
+    alerted: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON), description="Alert reasons raised since the last unlock"
+    )
+    locked_at: dt.datetime | None = ts(default=None)
+    updated_at: dt.datetime = ts(default_factory=utcnow)
+
+
+class VerificationAlert(SQLModel, table=True):
+    """For staff (the console, `tthc-bot cases …`): a code collected failed attempts from several chats or on
+    several days, or was locked. No chat id, no digits: the case, why, and the counts when it was raised."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    code_key: str = Field(max_length=32, index=True)
+    reason: str = Field(max_length=20, description="several_chats, several_days or locked")
+    failures: int = Field(description="Failures since the last success or unlock, when raised")
+    chats: int = Field(description="Distinct chats that failed in the last 7 days")
+    days: int = Field(description="Distinct days with failures in the last 7 days")
+    created_at: dt.datetime = ts(default_factory=utcnow, index=True)
+    resolved_at: dt.datetime | None = ts(default=None)
+    resolved_by: str | None = Field(default=None, max_length=40, description="Who unlocked it (api:<key>, cli)")
+
+
 class ApiKey(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100, unique=True)
@@ -167,6 +203,9 @@ class ApiKey(SQLModel, table=True):
     scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     created_at: dt.datetime = ts(default_factory=utcnow)
     revoked_at: dt.datetime | None = ts(default=None)
+    expires_at: dt.datetime = ts(
+        default_factory=lambda: utcnow() + dt.timedelta(days=365), description="Refused from then on (401 expired)"
+    )
 
 
 # --- the staff console (bot/accounts, bot/staff/feedback_desk.py, api/console) --------------------------------
