@@ -128,6 +128,11 @@ class Document(Strict):
     form: str | None = Field(default=None, description="Form code, e.g. 'TK1-TS', only when confirmed")
     form_sources: Sources = Field(default=[], description="The text that sets the form code; required with `form`")
     when: str | None = Field(default=None, description="Only needed in this case")
+    applies_when: dict[str, list[str]] = Field(
+        default={},
+        description="The procedure's situation answers this document is needed for: situation id -> option values "
+        "(the fitted checklist); a situation not listed does not rule it out; empty: whatever the answers",
+    )
     notes: str | None = None
     maintainer_notes: str | None = None
     sources: Sources = Field(min_length=1)
@@ -146,6 +151,9 @@ class ProcessingTime(Strict):
     max_value: float | None = Field(default=None, ge=0)
     unit: TimeUnit
     text: str = Field(min_length=3, description="The human text, e.g. 'Ngay trong ngày tiếp nhận'")
+    cutoff_hour: int | None = Field(
+        default=None, ge=1, le=23, description="A file received at or after this hour counts from the next working day"
+    )
     maintainer_notes: str | None = None
     sources: Sources = Field(min_length=1)
 
@@ -318,6 +326,19 @@ class ProvinceContext(Strict):
     last_reviewed: dt.date | None = Field(default=None, description="The overlay's review date")
 
 
+class SituationOption(Strict):
+    value: str = Field(pattern=r"^[a-z0-9-]+$", description="Stable key, used in documents' `applies_when`")
+    label: str = Field(min_length=2, max_length=40, description="The button's label")
+
+
+class Situation(Strict):
+    """A short question that decides which conditional documents a citizen needs (the fitted checklist)."""
+
+    id: str = Field(pattern=r"^[a-z0-9-]+$")
+    question: str = Field(min_length=5)
+    options: list[SituationOption] = Field(min_length=2, max_length=4)
+
+
 class Procedure(Strict):
     id: str
     code: str | None = Field(default=None, description="National procedure code, e.g. 1.001193")
@@ -344,6 +365,9 @@ class Procedure(Strict):
     last_reviewed: dt.date
     reviewed: Review | None = Field(default=None, description="The second review; `kb validate` warns when absent")
     notes: list[str] = Field(default=[], description="Citizen text")
+    situations: list[Situation] = Field(
+        default=[], max_length=3, description="Questions asked before the checklist; documents say `applies_when`"
+    )
     maintainer_notes: list[str] = Field(default=[], description="Never shown to citizens")
     pointers: list[HttpUrl] = Field(
         default=[], description="Leads for maintainers (news, legal-information sites, crawls): never sources"
@@ -383,6 +407,19 @@ class Procedure(Strict):
         if v < dt.date(2024, 1, 1) or v > dt.date.today():
             raise ValueError("must be a real review date between 2024-01-01 and today")
         return v
+
+    @model_validator(mode="after")
+    def _situations_known(self) -> Procedure:
+        options = {s.id: {o.value for o in s.options} for s in self.situations}
+        if len(options) != len(self.situations):
+            raise ValueError("duplicate situation id")
+        for i, d in enumerate(self.documents):
+            for sid, values in d.applies_when.items():
+                if sid not in options:
+                    raise ValueError(f"documents.{i}.applies_when: unknown situation {sid!r}")
+                if not values or set(values) - options[sid]:
+                    raise ValueError(f"documents.{i}.applies_when.{sid}: values must be options of the situation")
+        return self
 
     @model_validator(mode="after")
     def _review_is_complete(self) -> Procedure:

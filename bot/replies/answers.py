@@ -63,17 +63,30 @@ def _doc_line(n: int, doc: Document, *, when: bool) -> str:
     return line
 
 
-def _situation(doc: Document) -> str:
-    """The situation a special document is for, shortened to its first clause."""
-    text = (doc.when or "").split(";")[0].strip().rstrip(".")
+def _situation(doc: Document, proc: Procedure | None = None) -> str:
+    """The situation a special document is for, shortened to its first clause (or the answers it is needed for)."""
+    text = (doc.when or "").split(";")[0].strip().rstrip(".") or _answers(doc, proc)
     text = text[:1].lower() + text[1:]
     return text if len(text) <= 70 else text[:69].rsplit(" ", 1)[0] + "…"
 
 
-def _special_line(n: int, doc: Document) -> str:
+def _special_line(n: int, doc: Document, proc: Procedure) -> str:
     detail = cards.COPY_KIND.get(doc.kind, "")
-    when = f"<i>{e(doc.when)}</i>: " if doc.when else ""
+    situation = doc.when or _answers(doc, proc)
+    when = f"<i>{e(situation)}</i>: " if situation else ""
     return f"{n}. {when}{e(doc.name)}" + (f" ({e(detail)})" if detail else "")
+
+
+def _answers(doc: Document, proc: Procedure | None) -> str:
+    """The labels of the situation answers a document is needed for ("Trẻ dưới 14 tuổi")."""
+    need = getattr(doc, "applies_when", None) or {}
+    labels = {
+        str(getattr(o, "value", "")): str(getattr(o, "label", ""))
+        for s in (getattr(proc, "situations", None) or [])
+        for o in getattr(s, "options", [])
+        if getattr(s, "id", None) in need
+    }
+    return " hoặc ".join(labels.get(v, v) for vs in need.values() for v in vs)
 
 
 def sources_line(proc: Procedure, claims: Iterable[object] = (), *, limit: int = SOURCES) -> str:
@@ -106,7 +119,7 @@ def documents_card(proc: Procedure, *, with_time: bool = True) -> tuple[str, boo
     common, special = common_documents(proc), special_documents(proc)
     head = [cards.heading(proc)]
     foot = [sources_line(proc, _facet_claims(proc, "documents"))]
-    hint = [_special_hint(special)] if special else []
+    hint = [_special_hint(proc, special)] if special else []
     title = f"<b>{cards.FACET_TITLES['documents']}</b>"
     if not common:
         title += "\nTùy trường hợp của Anh/Chị."
@@ -119,10 +132,10 @@ def documents_card(proc: Procedure, *, with_time: bool = True) -> tuple[str, boo
     return "\n\n".join([*parts, *foot]), cut
 
 
-def _special_hint(special: Sequence[tuple[int, Document]]) -> str:
+def _special_hint(proc: Procedure, special: Sequence[tuple[int, Document]]) -> str:
     """One line naming the special situations (fallback papers last), shortened to fit."""
     ordered = sorted(special, key=lambda idoc: bool(_FALLBACK.match(idoc[1].when or "")))
-    cases = "; ".join(dict.fromkeys(_situation(d) for _, d in ordered))
+    cases = "; ".join(dict.fromkeys(_situation(d, proc) for _, d in ordered))
     if len(cases) > 240:
         cases = cases[:239].rsplit("; ", 1)[0] + "; …"
     stop = "" if cases.endswith("…") else "."
@@ -133,7 +146,7 @@ def special_card(proc: Procedure) -> str:
     """The documents of special situations, each after the situation it is for; those asked only when the office
     cannot look the information up itself ("Chỉ khi … không khai thác được") come last."""
     special = sorted(special_documents(proc), key=lambda idoc: bool(_FALLBACK.match(idoc[1].when or "")))
-    lines = [_special_line(n, d) for n, (_, d) in enumerate(special, 1)]
+    lines = [_special_line(n, d, proc) for n, (_, d) in enumerate(special, 1)]
     title = "<b>Giấy tờ trong trường hợp đặc biệt</b>"
     foot = [sources_line(proc, [d for _, d in special])]
     body, _ = _fit([cards.heading(proc)], title, lines, foot, limit=3800)

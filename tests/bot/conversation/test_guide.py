@@ -95,4 +95,21 @@ def test_answers_travel_in_the_buttons_and_old_ones_are_checked(kb) -> None:  # 
     assert guide.parse(fitted, "2") is None and guide.parse(fitted, "000") is None and guide.parse(fitted, "x") is None
     home = guide.fitted(fitted, {"noi-sinh": "khac", "nguoi-nop": "cha-me"})
     assert not any(fitted.documents[i].name.startswith(("Giấy chứng sinh", "Văn bản ủy quyền")) for i in home)
-    assert guide.situations(kb.get(BIRTH)) == []  # an entry without the fields gets the plain checklist
+    assert guide.situations(kb.get("cu-tru.dang-ky-tam-tru")) == []  # an entry without them: the plain checklist
+
+
+def test_the_knowledge_base_has_situations_for_the_procedures_whose_papers_depend_on_the_case(kb) -> None:  # type: ignore[no-untyped-def]
+    from knowledge.schema import Procedure as Schema
+
+    fitted = [p for p in kb.procedures if p.situations]
+    assert len(fitted) >= 15
+    for proc in fitted:
+        assert 1 <= len(proc.situations) <= 3 and all(2 <= len(s.options) <= 4 for s in proc.situations)
+        assert any(d.applies_when for d in proc.documents), proc.id
+    raw = kb.get(BIRTH).model_dump(mode="json", exclude={"province"})
+    raw["documents"][1]["applies_when"] = {"noi-khac": ["x"]}
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown situation"):
+        Schema.model_validate(raw)
+    assert kb.get(BIRTH).processing_time.cutoff_hour == 15
