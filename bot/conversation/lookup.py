@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 from dataclasses import replace
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.cases import verification
-from bot.cases.rules import STATUSES
+from bot.cases import qr, verification
+from bot.cases.rules import STATUSES, get_case
 from bot.conversation.actions import Action
 from bot.conversation.context import Context, stale
 from bot.conversation.state import Awaiting, ChatState, Then
@@ -19,7 +18,7 @@ from bot.replies.case_view import case_card, procedure_name
 from bot.replies.dates import vn_date
 from bot.replies.events import Event, Reply
 from bot.storage.models import Case
-from knowledge.codes import decode_payload, find_code
+from knowledge.codes import find_code
 from knowledge.matcher import Understanding
 
 WAITS = (Awaiting.CODE, Awaiting.VERIFY)
@@ -52,34 +51,43 @@ async def case_prompt(
         asked = replace(state.idle(), awaiting=Awaiting.CODE, then=then or state.then)
         await ctx.states.save(session, ev.chat_id, asked)
         return [Reply(m.BAD_CODE if text.strip() else m.ASK_CODE)]
-    until = await verification.blocked_until(session, chat_id=ev.chat_id, code=code)
-    if until:
-        return [blocked(ctx, until)]
+    found = await verification.block(session, chat_id=ev.chat_id, code=code, verify_by=ctx.settings.verify_by)
+    if found:
+        return [blocked(ctx, found)]
     state = await ctx.states.load(session, ev.chat_id)
     asked = replace(state.idle(), awaiting=Awaiting.VERIFY, code=code, then=then or state.then)
     await ctx.states.save(session, ev.chat_id, asked)
     return [Reply(m.ASK_VERIFY[ctx.settings.verify_by])]
 
 
-def blocked(ctx: Context, until: dt.datetime) -> Reply:
-    local = until.astimezone(ctx.settings.tz)
+def blocked(ctx: Context, found: verification.Block) -> Reply:
+    if found.until is None:  # locked until staff unlock it: the slip's QR code still opens the case
+        return Reply(m.CODE_LOCKED.format(hotline=ctx.hotline()))
+    local = found.until.astimezone(ctx.settings.tz)
     return Reply(m.TOO_MANY_ATTEMPTS.format(time=f"{local:%H:%M} ngày {vn_date(local.date())}"))
 
 
 async def verify(ctx: Context, session: AsyncSession, ev: Event, state: ChatState) -> list[Reply]:
     """Check the digits; a verified case is remembered (the last ten) so the chat may follow it."""
     code = state.code or ""
-    until = await verification.blocked_until(session, chat_id=ev.chat_id, code=code)
-    if until:
+    found = await verification.block(session, chat_id=ev.chat_id, code=code, verify_by=ctx.settings.verify_by)
+    if found:
         await ctx.states.save(session, ev.chat_id, state.idle())
-        return [blocked(ctx, until)]
+        return [blocked(ctx, found)]
     case = await verification.verify(
         session, chat_id=ev.chat_id, code=code, answer=ev.text, verify_by=ctx.settings.verify_by
     )
-    verified = list(state.verified)
     if case is None or case.id is None:
         await ctx.states.save(session, ev.chat_id, state.idle())
         return [Reply(m.VERIFY_FAILED.format(hotline=ctx.hotline()))]
+    return await opened(ctx, session, ev, state, case)
+
+
+async def opened(ctx: Context, session: AsyncSession, ev: Event, state: ChatState, case: Case) -> list[Reply]:
+    """The case proved to be the chat's (by the digits, or the slip's signed QR code): shown, remembered (the last
+    ten) so the chat may follow it."""
+    assert case.id is not None  # a stored case
+    verified = list(state.verified)
     verified = [*verified[-9:], case.id] if case.id not in verified else verified
     await ctx.states.save(session, ev.chat_id, replace(state.idle(), verified=verified))
     card = Reply(await case_card(session, case, ctx.services.kb, ctx.settings))
@@ -117,8 +125,13 @@ async def on_verify_text(ctx: Context, session: AsyncSession, ev: Event, state: 
 
 
 async def on_start_payload(ctx: Context, session: AsyncSession, ev: Event) -> list[Reply]:
-    """/start with a payload: the QR code on a receipt opens the lookup of that case."""
-    return await case_prompt(ctx, session, ev, decode_payload(ev.args) or "")
+    """/start with a payload: the signed QR code on a receipt opens that case without the digits (strangers' failed
+    guesses cannot lock its owner out); an old or wrongly signed payload opens the lookup of its code."""
+    payload = qr.read_payload(ev.args, ctx.services.secret)
+    case = await get_case(session, payload.code) if payload.signed and payload.code else None
+    if case is not None:
+        return await opened(ctx, session, ev, await ctx.states.load(session, ev.chat_id), case)
+    return await case_prompt(ctx, session, ev, payload.code or "")
 
 
 async def on_lookup_command(ctx: Context, session: AsyncSession, ev: Event) -> list[Reply]:
