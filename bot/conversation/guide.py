@@ -87,8 +87,11 @@ async def checklist(ctx: Context, session: AsyncSession, ev: Event, proc: Proced
     key = proc_key(proc.id)
     rows: list[list[Button]] = []
     for i in items:
-        label = f"{'☑' if i in checked else '☐'} {_short(proc.documents[i].name)}"
-        rows.append([ctx.btn(ev, label, Action.GUIDE_TOGGLE, key, code, i)])
+        doc = proc.documents[i]
+        # a paper the questions did not settle keeps its condition ("Chỉ khi …"): marked, not left out
+        maybe = code and doc.when and not getattr(doc, "applies_when", None)
+        name = f"{t.GUIDE_MAYBE} {_short(doc.name, 44)}" if maybe else _short(doc.name)
+        rows.append([ctx.btn(ev, f"{'☑' if i in checked else '☐'} {name}", Action.GUIDE_TOGGLE, key, code, i)])
     missing = [proc.documents[i].name for i in items if i not in checked]
     summary = (
         m.CHECKLIST_DONE.format(total=len(items))

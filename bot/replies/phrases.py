@@ -20,4 +20,5 @@ DATE_PAST_HINT = "Nếu đã nộp, Anh/Chị có thể tra cứu tình trạng 
 GUIDE_TITLE = "<b>Chuẩn bị hồ sơ: {name}</b>"
 GUIDE_ASK = "Câu {i}/{n}: {question}"
 GUIDE_SKIP = "Bỏ qua, xem đủ danh sách"
+GUIDE_MAYBE = "(nếu cần)"
 GUIDE_FITTED = "Danh sách theo trường hợp của Anh/Chị ({answers}). Anh/Chị bấm vào từng giấy tờ khi đã chuẩn bị xong."
