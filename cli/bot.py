@@ -10,6 +10,7 @@ import typer
 from bot.cases.qr import write_qr
 from bot.conversation.core import Conversation
 from bot.services import Services
+from bot.settings import SettingsError
 from cli import root
 from cli.chat import chat as terminal_chat
 from knowledge.codes import find_code
@@ -51,15 +52,19 @@ def qr(
     code: str,
     out: Annotated[Path | None, typer.Option("--out", help="PNG file (default qr-<code>.png).")] = None,
 ) -> None:
-    """Print the deep link that opens a case's lookup in the bot, and write it as a PNG QR code."""
+    """Print the signed deep link for a case's appointment slip, and write it as a PNG QR code: scanning it opens
+    the case in the bot without the phone digits, so print it on the citizen's slip only."""
     printed = find_code(code)
     if printed is None:
         typer.echo(f"not a receipt code: {code!r} (expected e.g. 000.00.15.H57-251120-0001)", err=True)
         raise typer.Exit(1)
+    settings = root.settings()
+    if settings.uses_dev_secret:  # anyone who reads the source could make the token of any case
+        raise SettingsError("SECRET_KEY is not set: the QR code is signed with it; put a long random one in .env")
     path = out or Path(f"qr-{printed.replace('.', '').replace('-', '')}.png")
-    link = write_qr(printed, root.settings().bot_username, path)
+    link = write_qr(printed, settings.bot_username, settings.secret_key.get_secret_value(), path)
     typer.echo(link)
-    typer.echo(f"QR code written to {path}", err=True)
+    typer.echo(f"QR code written to {path}; it opens the case without the phone digits: slip only", err=True)
 
 
 def start() -> None:

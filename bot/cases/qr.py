@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge.codes import decode_payload, display_code, encode_payload, normalize_code
+from knowledge.codes import decode_payload, display_code, normalize_code
 
 VERSION = "1"
 PREFIX = f"hs{VERSION}-"
@@ -62,16 +62,12 @@ def read_payload(payload: str, secret: str) -> Payload:
     return Payload(display_code(key), hmac.compare_digest(tag, _tag(key, secret)))
 
 
-def deep_link(code: str, bot_username: str, secret: str | None = None) -> str:
-    """The link for the slip's QR code: it opens the case in the bot without the digits (without `secret`: the
-    first, unsigned payload, which asks for them)."""
-    payload = slip_payload(code, secret) if secret is not None else encode_payload(code)
-    if payload is None:
-        raise ValueError(f"not a receipt code: {code!r}")
-    return f"https://t.me/{bot_username}?start={payload}"
+def deep_link(code: str, bot_username: str, secret: str) -> str:
+    """The link for the slip's QR code: it opens the case in the bot without the digits."""
+    return f"https://t.me/{bot_username}?start={slip_payload(code, secret)}"
 
 
-def write_qr(code: str, bot_username: str, path: Path, secret: str | None = None) -> str:
+def write_qr(code: str, bot_username: str, secret: str, path: Path) -> str:
     import qrcode  # only the command that writes the image needs it (PIL)
 
     link = deep_link(code, bot_username, secret)

@@ -154,17 +154,6 @@ async def _guard(session: AsyncSession, key: str, *, lock: bool = False) -> Code
     return (await session.exec(stmt.with_for_update() if lock else stmt)).first()
 
 
-async def blocked_until(
-    session: AsyncSession, *, chat_id: int, code: str | None, verify_by: str = "phone_last4"
-) -> dt.datetime | None:
-    """When this chat (or code) may try again, None when it may now; a locked code says a day from now. The first
-    interface of this module, kept for callers that do not know locks yet: `block` tells a lock apart."""
-    found = await block(session, chat_id=chat_id, code=code, verify_by=verify_by)
-    if found is None:
-        return None
-    return found.until or utcnow() + DAY
-
-
 async def block(
     session: AsyncSession,
     *,

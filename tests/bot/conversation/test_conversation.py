@@ -268,18 +268,19 @@ async def test_qr_deep_link_opens_the_case_lookup(settings, kb, matcher, engine,
     from tests.helpers import cli
 
     cases = await _seed_cases(engine, settings, kb)
-    res = cli("qr", cases[0].code.lower(), "--out", str(tmp_path / "qr.png"))
+    secret = {"SECRET_KEY": settings.secret_key.get_secret_value()}
+    res = cli("qr", cases[0].code.lower(), "--out", str(tmp_path / "qr.png"), env=secret)
     assert res.returncode == 0, res.stderr
     link = res.stdout.strip()
     assert link.startswith("https://t.me/") and (tmp_path / "qr.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     payload = link.split("?start=")[1]
     assert len(payload) <= 64 and all(ch.isalnum() or ch in "_-" for ch in payload)
     conv = _conv(settings, kb, matcher, engine)
-    [ask] = await conv.handle(Event(3, "command", command="start", args=payload))
-    assert "4 số cuối" in ask.text
-    [card] = await conv.handle(Event(3, "text", text=cases[0].phone_last4))
-    assert cases[0].code in card.text
-    assert cli("qr", "not-a-code").returncode == 1
+    [card] = await conv.handle(Event(3, "command", command="start", args=payload))
+    assert cases[0].code in card.text  # the slip's signed link opens the case without the digits
+    assert cli("qr", "not-a-code", env=secret).returncode == 1
+    unsigned = cli("qr", cases[0].code)  # without SECRET_KEY anyone reading the source could sign any case
+    assert unsigned.returncode == 2 and "SECRET_KEY" in unsigned.stderr
 
 
 async def _seed_cases(engine, settings, kb):  # type: ignore[no-untyped-def]
