@@ -179,7 +179,9 @@ def svg(markup: str) -> Markup:
 
 
 def _refusal_page(request: Request, exc: Refusal) -> Response:
-    if isinstance(exc, LoginNeeded):
+    if isinstance(exc, LoginNeeded):  # back to the page after signing in (a form's target cannot be reopened)
+        if request.method != "GET":
+            return redirect(f"{PREFIX}/login")
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return redirect(f"{PREFIX}/login?next={quote(target, safe='')}")
     return render(request, "error.html", {"title": exc.title, "message": exc.message}, status=exc.status)
@@ -208,8 +210,8 @@ class ConsoleRoute(APIRoute):
                 return await original(request)
             except Refusal as exc:
                 return _refusal_page(request, exc)
-            except RequestValidationError as exc:
-                log.warning("console: %s", exc.errors())
+            except RequestValidationError as exc:  # logged by where, never by value (it may be personal)
+                log.warning("console: unreadable input at %s", [e.get("loc") for e in exc.errors()])
                 return _refusal_page(
                     request, Refusal("Biểu mẫu hoặc địa chỉ trang có giá trị không đọc được. Vui lòng thử lại.")
                 )
