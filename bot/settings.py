@@ -97,6 +97,30 @@ class Settings(BaseSettings):
         "the batch of a process killed mid-send is sent again after this",
     )
 
+    cluster: bool = Field(
+        default=False,
+        description="Several bot instances behind a load balancer (webhook mode, PostgreSQL only): updates go "
+        "through the database inbox, see docs/deployment.md",
+    )
+    cluster_lease_seconds: float = Field(
+        default=10.0,
+        ge=1,
+        description="Cluster mode: how long a chat claim and the scheduler's leadership last unless renewed; "
+        "the work of an instance that died goes on elsewhere after this",
+    )
+    cluster_instance: str | None = Field(
+        default=None, description="Cluster mode: this instance's name in leases and logs; unset: host:pid"
+    )
+    cluster_drain_seconds: float = Field(
+        default=20.0, ge=0, description="Cluster mode: on SIGTERM, how long claimed chats may take to finish"
+    )
+    chat_state_cache_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="How long a process trusts its in-memory copy of a chat's state; 0 (cluster mode) reads "
+        "the database every time",
+    )
+
     @field_validator("secret_key")
     @classmethod
     def _secret(cls, v: SecretStr) -> SecretStr:
