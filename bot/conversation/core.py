@@ -140,6 +140,7 @@ class Conversation:
         self.services = services
         self.flood = flood or FloodGuard()
         self.ctx = Context.build(services, clock)
+        self.ctx.states.ttl = services.settings.chat_state_cache_seconds  # 0 in cluster mode: always the database
 
     @property
     def states(self) -> ChatStates:
