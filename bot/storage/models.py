@@ -266,3 +266,52 @@ class FeedbackAssignment(SQLModel, table=True):
     feedback_id: int = Field(foreign_key="feedback.id", primary_key=True, ondelete="CASCADE")
     staff_id: int = Field(foreign_key="staffaccount.id", index=True)
     assigned_at: dt.datetime = ts(default_factory=utcnow)
+
+
+class InboxUpdate(SQLModel, table=True):
+    """Cluster mode (bot/cluster/inbox.py): one Telegram update as the webhook received it, kept until it is answered
+    (and a day longer, so that Telegram's retries of it are recognised). `update_id` is the key: a retry is a no-op."""
+
+    __table_args__ = (  # what the consumers scan: the updates not answered yet, per chat in update_id order
+        sa.Index(
+            "ix_inboxupdate_open",
+            "chat_id",
+            "update_id",
+            postgresql_where=sa.text("replied_at IS NULL"),
+            sqlite_where=sa.text("replied_at IS NULL"),
+        ),
+    )
+
+    update_id: int = Field(sa_column=Column(sa.BigInteger, primary_key=True, autoincrement=False))
+    chat_id: int = Field(sa_type=sa.BigInteger, index=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    received_at: dt.datetime = ts(default_factory=utcnow)
+    handled_at: dt.datetime | None = ts(default=None)
+    replies: list[Any] | None = Field(default=None, sa_column=Column(JSON))
+    replied_at: dt.datetime | None = ts(default=None, index=True)
+    handled_by: str | None = Field(default=None, max_length=100)
+
+
+class ChatClaim(SQLModel, table=True):
+    """Cluster mode: the instance answering a chat now, until `lease_until` unless it renews the claim."""
+
+    chat_id: int = Field(sa_column=Column(sa.BigInteger, primary_key=True, autoincrement=False))
+    holder: str = Field(max_length=100)
+    lease_until: dt.datetime = ts()
+
+
+class ClusterLease(SQLModel, table=True):
+    """Cluster mode: a named lease (the scheduler's leadership), held by one instance until `lease_until`."""
+
+    name: str = Field(primary_key=True, max_length=40)
+    holder: str = Field(max_length=100)
+    lease_until: dt.datetime = ts()
+
+
+class JobRun(SQLModel, table=True):
+    """A scheduled job's run for one due time, written in the job's own transaction: never twice."""
+
+    job: str = Field(primary_key=True, max_length=40)
+    due_at: dt.datetime = ts(primary_key=True)
+    holder: str = Field(max_length=100)
+    ran_at: dt.datetime = ts(default_factory=utcnow)
