@@ -5,12 +5,15 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from knowledge.codes import decode_payload, encode_payload, find_code, normalize_code
-from knowledge.evaluation import evaluate, read_questions
-from knowledge.matcher import INTENTS, Matcher
+from knowledge.evaluation import Row, evaluate, read_questions
+from knowledge.loader import KnowledgeBase
+from knowledge.matcher import INTENTS, TIERS, Match, Matcher
+from knowledge.national import NationalIndex, load_national
 from knowledge.text import clean, fold
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "questions.tsv"
@@ -176,3 +179,165 @@ def test_fast_diacritic_folding_matches_unicode_decomposition(text: str) -> None
     from knowledge.text import _strip_slow, strip_diacritics
 
     assert strip_diacritics(text) == _strip_slow(text)
+
+
+# --- two tiers: our procedures and the national index ------------------------------------------------------------
+
+NATIONAL_DATA = DATA.parent / "questions_national.tsv"
+
+# The issue's targets for the two tiers, on the `measure` splits of both files. Not all are reached yet; the floors
+# below hold what is (docs/matcher.md gives the figures and what still fails), so a change that loses ground fails.
+TARGETS = {"top1": 0.95, "top3": 0.99, "national_top1": 0.85, "national_top3": 0.95, "out_of_scope": 0.92}
+TARGET_CONFIDENT_WRONG = 0.01
+TWO_TIER_FLOORS = {"top1": 0.935, "top3": 0.99, "national_top1": 0.84, "national_top3": 0.93, "out_of_scope": 0.92}
+TWO_TIER_MAX_CONFIDENT_WRONG = 0.0125
+
+
+@pytest.fixture(scope="module")
+def national() -> NationalIndex:
+    return load_national()
+
+
+@pytest.fixture(scope="module")
+def two_tier(kb: KnowledgeBase, national: NationalIndex) -> Matcher:
+    return Matcher(kb.procedures, national=national)
+
+
+def _both(split: str) -> list[Row]:
+    return read_questions(DATA, split) + read_questions(NATIONAL_DATA, split)
+
+
+def test_the_national_question_set_has_the_promised_shape(national: NationalIndex) -> None:
+    rows = read_questions(NATIONAL_DATA)
+    index_only = [r for r in rows if r.tier == "national"]
+    assert len(index_only) >= 300
+    assert len({r.codes[0] for r in index_only}) >= 100
+    assert all(set(r.codes) <= set(national.by_code) for r in index_only)
+    assert all(r.split in ("tune", "measure") for r in rows)
+    measure = [r for r in index_only if r.split == "measure"]
+    assert len(measure) >= 150 and len({r.codes[0] for r in measure}) >= 60
+    off_topic = [r for r in rows + read_questions(DATA) if r.expect == "@out_of_scope"]
+    assert len(off_topic) >= 100
+    share = lambda style: sum(r.style == style for r in index_only) / len(index_only)  # noqa: E731
+    assert share("nodiac") >= 0.3 and share("colloquial") >= 0.3
+
+
+def test_labels_never_name_a_national_code_our_procedures_answer(kb: KnowledgeBase, national: NationalIndex) -> None:
+    covered = {p.code for p in kb.procedures if p.code} | set(national.curated)
+    for row in read_questions(NATIONAL_DATA):
+        assert not set(row.codes) & covered, row
+        assert all(a in kb.by_id for a in row.alternatives if a not in row.codes), row
+
+
+def test_two_tier_quality_on_the_measuring_split(two_tier: Matcher) -> None:
+    summary = evaluate(two_tier, _both("measure")).summary()
+    for metric, floor in TWO_TIER_FLOORS.items():
+        assert summary[metric] >= floor, (metric, summary)
+        assert floor <= TARGETS[metric]  # the floors never pretend to be more than the targets
+    assert summary["confident_wrong"] <= TWO_TIER_MAX_CONFIDENT_WRONG, summary
+
+
+def test_the_issues_examples_get_a_pointer_not_the_nearest_procedure_of_ours(two_tier: Matcher) -> None:
+    cases = {
+        "giai the doanh nghiep tu nhan can ho so gi": {"2.002023"},
+        "dang ky huong luong huu can nhung gi": {"1.014171", "1.014172", "2.000605"},
+        "Thủ tục quyết toán thuế thu nhập cá nhân năm 2025 thực hiện như thế nào?": {"2.002233", "1.008309"},
+    }
+    for question, codes in cases.items():
+        u = two_tier.understand(question)
+        top = u.matches[0]
+        assert u.intent == "procedure" and top.tier == "national" and top.code in codes, (question, u.matches[:3])
+        assert top.id == f"national:{top.code}"
+        d = u.to_dict()
+        assert d["matches"][0]["tier"] == "national" and d["matches"][0]["code"] == top.code
+
+
+def test_questions_about_our_procedures_still_get_ours(two_tier: Matcher) -> None:
+    cases = {
+        "đăng ký tạm trú cần gì": "cu-tru.dang-ky-tam-tru",
+        "lam can cuoc lan dau can j": "can-cuoc.cap-the",
+        "rút bhxh 1 lần mất bao lâu": "bhxh.huong-mot-lan",
+        "đổi bằng lái xe ở đâu": "gplx.doi",
+        "thủ tục giải thể hộ kinh doanh": "ho-kinh-doanh.tam-ngung-cham-dut",
+    }
+    for question, expected in cases.items():
+        u = two_tier.understand(question)
+        assert u.matches[0].id == expected and u.matches[0].tier == "curated" and u.confident, (question, u.matches[:3])
+
+
+def test_a_national_procedure_we_cover_is_never_shown_beside_ours(two_tier: Matcher, national: NationalIndex) -> None:
+    covered = set(national.curated) | {"1.004194"}  # 1.004194 is cu-tru.dang-ky-tam-tru's own code
+    for question in [
+        "đăng ký tạm trú cần gì",
+        "làm căn cước cho con 10 tuổi",
+        "chế độ thai sản khi vợ sinh",
+        "đổi bằng lái",
+    ]:
+        codes = {m.code for m in two_tier.understand(question).matches if m.tier == "national"}
+        assert not codes & covered, question
+
+
+def test_what_is_done_to_a_paper_decides_between_neighbours(two_tier: Matcher) -> None:
+    """The action the citizen asks for ("xóa", "cấp lại") separates a national procedure from our general one."""
+    cases = {
+        "xóa đăng ký tạm trú cho người thuê trọ": "1.010028",
+        "làm mất giấy phép xây dựng nhà xin cấp lại": "1.013228",
+        "trình báo mất hộ chiếu ở đâu": "1.010386",
+    }
+    for question, code in cases.items():
+        u = two_tier.understand(question)
+        assert u.matches[0].code == code, (question, u.matches[:3])
+    level_variants = [m for m in two_tier.understand("trình báo mất hộ chiếu ở đâu").matches if "hộ chiếu" in m.name]
+    assert len({" ".join(m.name.split()[:6]) for m in level_variants}) == len(level_variants)  # one per procedure
+
+
+def test_everyday_words_are_not_repaired_into_official_ones(two_tier: Matcher) -> None:
+    assert two_tier.tokens("tổ chức đêm ca nhạc")[:5] == ["to", "chuc", "dem", "ca", "nhac"]
+    u = two_tier.understand("tổ chức đêm ca nhạc ngoài trời xin phép gì")
+    assert u.matches[0].code == "1.009397"  # Thủ tục tổ chức biểu diễn nghệ thuật, found through "ca nhạc"
+
+
+def test_off_topic_questions_that_share_words_with_procedures_are_refused(two_tier: Matcher) -> None:
+    for question in [
+        "giá đất quận 7 bao nhiêu",
+        "mua bảo hiểm xe máy online",
+        "lãi suất vay mua nhà ngân hàng nào thấp",
+        "thời tiết hà nội ngày mai",
+        "nên mua xe điện vinfast ko các bác",
+    ]:
+        assert two_tier.understand(question).intent == "out_of_scope", question
+
+
+def test_a_province_sees_its_own_procedures(kb: KnowledgeBase) -> None:
+    question = "hỗ trợ chi phí hỏa táng ở bắc ninh"
+    everywhere = Matcher(kb.procedures, national=load_national())
+    assert all(m.code != "1.014582" for m in everywhere.understand(question).matches)
+    bac_ninh = Matcher(kb.procedures, national=load_national(province="bac-ninh"))
+    assert bac_ninh.understand(question).matches[0].code == "1.014582"
+
+
+def test_curated_only_matches_keep_their_shape(matcher: Matcher) -> None:
+    u = matcher.understand("đăng ký kết hôn cần gì")
+    assert all(m.tier == "curated" for m in u.matches)
+    d = u.to_dict()
+    assert set(d["matches"][0]) == {"id", "name", "score", "tier", "code"}
+    assert d["matches"][0]["code"] == "1.000894"
+
+
+def test_rows_accept_the_right_answers() -> None:
+    row = Row("1.007277|dat-dai.dang-ky-bien-dong", "fee", "nodiac", "q")
+    assert row.tier == "national" and row.codes == ("1.007277",)
+    assert row.answered_by(Match("national:1.007277", "x", 0.9, "national", "1.007277"))
+    assert row.answered_by(Match("dat-dai.dang-ky-bien-dong", "x", 0.9, "curated", "1.013831"))
+    assert not row.answered_by(Match("national:1.013831", "x", 0.9, "national", "1.013831"))
+    assert Row("ho-tich.dang-ky-khai-sinh", None, "", "q").tier == "curated"
+    assert Row("@out_of_scope", None, "", "q").tier == ""
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=120))
+def test_the_two_tier_matcher_never_fails(two_tier: Matcher, text: str) -> None:
+    u = two_tier.understand(text)
+    assert u.intent in INTENTS and len(u.matches) <= 5
+    assert all(0.0 <= m.score <= 1.0 and m.tier in TIERS for m in u.matches)
+    assert all((m.tier == "national") == m.id.startswith("national:") for m in u.matches)
