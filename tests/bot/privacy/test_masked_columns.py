@@ -1,5 +1,5 @@
 """The masked copies of feedback texts and survey comments, stored once with the row (and filled in for old rows by
-migration 0003), on SQLite and PostgreSQL."""
+migration 0003, which also redacts the stored unanswered questions again), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def fresh_url(backend: str, tmp_path: Path) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_migration_0003_fills_in_the_masked_copies_of_existing_rows(fresh_url: str) -> None:
+def test_migration_0003_fills_in_the_masked_copies_and_redacts_old_gaps(fresh_url: str) -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     upgrade(settings, url=fresh_url, revision="0002")
     texts = [TEXT, HOSTILE, "Cảm ơn cán bộ", *(f"Số {n:010d}" for n in range(1200))]  # more than one batch
@@ -92,7 +92,17 @@ def test_migration_0003_fills_in_the_masked_copies_of_existing_rows(fresh_url: s
             [{"comment": c, "at": now} for c in (TEXT, None)],
         )
     )
+    gaps = ["2395", "1987", "tôi là nguyễn văn an muốn xem bói", "thời tiết hôm nay thế nào"]  # as stored before
+    asyncio.run(
+        run(
+            "INSERT INTO unansweredquestion (text, intent, source, created_at) "
+            "VALUES (:text, 'out_of_scope', 'bot', :at)",
+            [{"text": t, "at": now} for t in gaps],
+        )
+    )
     upgrade(settings, url=fresh_url)
+    redacted = [r[0] for r in asyncio.run(run("SELECT text FROM unansweredquestion ORDER BY id"))]
+    assert redacted == ["<số>", "<số>", "tôi là <tên> muốn xem bói", "thời tiết hôm nay thế nào"]
     feedback = dict(asyncio.run(run("SELECT text, text_masked FROM feedback")))
     assert len(feedback) == len(texts) and all(feedback[t] == mask_text(t) for t in texts)
     assert feedback[TEXT] == MASKED and feedback["Số 0000000007"] == "Số <số>"
