@@ -1,8 +1,11 @@
 """What the routes are handed: the services, one database session per request, and the caller's identity.
 
 Every request but /api/v1/health needs an API key (`tthc-bot apikey create NAME --scope ...`), sent as
-`Authorization: Bearer <key>` or `X-API-Key: <key>`; keys are stored in `bot/staff/apikeys.py`. A key's requests
-are rate-limited per key, failed authentication per client address, before any route runs.
+`Authorization: Bearer <key>` or `X-API-Key: <key>` (never in the URL: `api/guards.py` refuses that before any
+route); keys are stored in `bot/staff/apikeys.py` and expire. A key's requests are rate-limited per key, failed
+authentication per client address, before any route runs. The client address is the connection's peer; an
+`X-Forwarded-For` header is read only when that peer is one of TRUSTED_PROXIES (`client_address`), so a client
+cannot pick a new address for every failed attempt.
 
 The session is one transaction for the whole request, authentication included: committed when the route returns
 and before the answer is sent (so a client that reads right after a write sees it), rolled back when the route
@@ -11,7 +14,8 @@ raises, so a refused request writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import ipaddress
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, cast
 
@@ -39,6 +43,10 @@ class Principal:
     @property
     def pii(self) -> bool:
         return "pii" in self.scopes
+
+    @property
+    def read(self) -> bool:
+        return "read" in self.scopes
 
     @property
     def source(self) -> str:
@@ -77,6 +85,39 @@ async def _limit(request: Request, key: str) -> None:
         )
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+
+
+def client_address(peer: str | None, forwarded_for: Sequence[str], trusted: Sequence[Network]) -> str:
+    """Who is calling: the connection's peer, unless the peer is a trusted proxy. Then `X-Forwarded-For` is read from
+    the right (each proxy appends the address it received from), skipping the trusted proxies, and the first other
+    address is the client; a header a client wrote itself sits to the left of it and is never reached."""
+    here = _address(peer) if peer else None
+    if here is None or not any(here in net for net in trusted):
+        return peer or "unknown"
+    hops = [hop for value in forwarded_for for hop in value.split(",")]
+    for hop in reversed(hops):
+        addr = _address(hop)
+        if addr is None:
+            return peer or "unknown"  # a malformed hop: keep the proxy's address rather than trust what follows
+        if not any(addr in net for net in trusted):
+            return str(addr)
+    return peer or "unknown"
+
+
+def _client(request: Request) -> str:
+    trusted = cast(tuple[Network, ...], request.app.state.trusted_proxies)
+    forwarded = request.headers.getlist("x-forwarded-for") if trusted else []
+    return client_address(request.client.host if request.client else None, forwarded, trusted)
+
+
 async def authenticate(
     request: Request,
     session: SessionDep,
@@ -84,20 +125,25 @@ async def authenticate(
     header_key: Annotated[str | None, Depends(_header)],
 ) -> Principal:
     token = bearer.credentials if bearer else header_key
-    client = request.client.host if request.client else "unknown"
     challenge = {"WWW-Authenticate": "Bearer"}
     if not token:
-        await _limit(request, f"ip:{client}")
+        await _limit(request, f"ip:{_client(request)}")
         raise ApiError(
             401,
             "missing_api_key",
             "An API key is needed: send `Authorization: Bearer <key>` or `X-API-Key: <key>`.",
             headers=challenge,
         )
-    key = await apikeys.verify(session, token.strip())
-    if key is None:
-        await _limit(request, f"ip:{client}")
+    found = await apikeys.check(session, token.strip())
+    if found.key is None or found.problem is not None:
+        await _limit(request, f"ip:{_client(request)}")
+        if found.problem == "expired" and found.key is not None:
+            day = f"{found.key.expires_at:%Y-%m-%d}"
+            message = f"API key expired on {day}; ask for a new one (`tthc-bot apikey create`)."
+            vi = f"Khóa API đã hết hạn ngày {day}."
+            raise ApiError(401, "expired_api_key", message, message_vi=vi, headers=challenge)
         raise ApiError(401, "invalid_api_key", "Unknown or revoked API key.", headers=challenge)
+    key = found.key
     await _limit(request, f"key:{key.id}")
     return Principal(id=key.id or 0, name=key.name, scopes=frozenset(key.scopes or []))
 
@@ -116,6 +162,17 @@ def require(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
         return principal
 
     return check
+
+
+def requires_scope(scope: str, what: str) -> ApiError:
+    """403 for an operation of a route that needs one more scope than the route itself (e.g. pii to change the
+    phone number that proves a case is the citizen's)."""
+    return ApiError(
+        403,
+        "insufficient_scope",
+        f"{what} needs the {scope!r} scope.",
+        message_vi=f"Thao tác này cần quyền {scope!r}.",
+    )
 
 
 Reader = Annotated[Principal, Depends(require("read"))]

@@ -2,7 +2,9 @@
 
 Routes raise `ApiError`; `install_handlers` turns it, FastAPI's validation errors and Starlette's HTTP errors
 into that shape, so a client handles every refusal the same way. Validation errors never echo the input back: it
-may be large or personal.
+may be large or personal, and a field name the client made up is input too: a field no request of this API has is
+reported as "unknown field" at its parent's location, without its name; one that another request has (`status` sent
+to PATCH /cases) is named, as "not allowed here".
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Send
 
-from api.schemas import ErrorOut
+from api.schemas import REQUEST_FIELDS, ErrorOut
 
 _DESCRIPTIONS = {
     400: "Bad request",
-    401: "Missing, unknown or revoked API key",
+    401: "Missing, unknown, revoked or expired API key, or a key sent in the URL",
     403: "The key lacks the scope needed",
     404: "No such case or feedback",
     409: "Conflict with the current state",
@@ -79,12 +81,24 @@ async def send_json(send: Send, status: int, body: dict[str, Any], headers: dict
     await send({"type": "http.response.body", "body": payload})
 
 
+UNKNOWN_FIELD = "unknown field"
+NOT_HERE = "not allowed here"
+
+
 def clean_errors(errors: Any) -> list[dict[str, Any]]:
-    """Validation errors without the offending input."""
-    out = []
+    """Validation errors without the offending input: neither the values nor the names of fields this API does not
+    know (such a field is located at its parent, once per parent)."""
+    out: list[dict[str, Any]] = []
     for err in errors:
         loc = [p if isinstance(p, (str, int)) else str(p) for p in err.get("loc", ())]
-        out.append({"loc": loc, "msg": str(err.get("msg", "invalid")), "type": str(err.get("type", "value_error"))})
+        kind = str(err.get("type", "value_error"))
+        if kind == "extra_forbidden":  # the last element is the client's own field name
+            known = bool(loc) and loc[-1] in REQUEST_FIELDS
+            item = {"loc": loc if known else loc[:-1], "msg": NOT_HERE if known else UNKNOWN_FIELD, "type": kind}
+            if item not in out:
+                out.append(item)
+            continue
+        out.append({"loc": loc, "msg": str(err.get("msg", "invalid")), "type": kind})
     return out
 
 

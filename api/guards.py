@@ -1,8 +1,12 @@
 """What stands before the routes: the body guard (pure ASGI, outermost) and the per-key rate limiter.
 
-`BodyGuard`: any unexpected exception becomes a 500 with an error id (logged with its traceback, never sent);
-bodies over API_MAX_BODY_BYTES get 413 before any work is done, whether Content-Length says so or a chunked body
-grows past it; a JSON body that cannot be decoded (bad syntax, not UTF-8, nested too deeply, huge numbers) gets 422.
+`BodyGuard`: any unexpected exception becomes a 500 with an error id (logged with its traceback, never sent); an API
+key in the URL (`?api_key=`, `?key=`, `?token=`, or any value that looks like a key) gets 401 before anything else,
+and the query string is scrubbed in the request's scope, which is what the server's access log prints (uvicorn logs
+the scope it handed the application), so the key never reaches the log; bodies over API_MAX_BODY_BYTES get 413
+before any work is done, whether Content-Length says so or a chunked body grows past it; a JSON body that cannot be
+decoded (bad syntax, not UTF-8, nested too deeply, huge numbers) gets 422. `AccessLogScrub` does the same to every
+line of the access log, for whatever reaches it another way.
 
 `RateLimiter`: one leaky bucket (aiolimiter) per API key, and per client address for failed authentication:
 API_RATE_BURST requests at once, drained at API_RATE_LIMIT a minute. In memory: each process limits on its own and a
@@ -14,8 +18,10 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import uuid
 from typing import Any
+from urllib.parse import unquote_plus
 
 from aiolimiter import AsyncLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,6 +29,48 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import error_body, send_json
 
 log = logging.getLogger("api.guards")
+
+
+SECRET_PARAMS = frozenset(
+    {"api_key", "apikey", "api-key", "key", "token", "access_token", "x-api-key", "x_api_key", "authorization"}
+)
+SCRUBBED = "***"
+_KEY_LIKE = re.compile(r"tthc_[A-Za-z0-9_\-]{20,}")  # an API key's shape (bot/staff/apikeys.py), wherever it is
+
+
+def scrub_query(query: str) -> tuple[str, bool]:
+    """The query string with the values of key-like parameters (and any key-shaped value) replaced, and whether there
+    was one."""
+    found = False
+    parts = []
+    for part in query.split("&"):
+        name, sep, value = part.partition("=")
+        decoded = unquote_plus(name).strip().lower()
+        if sep and (decoded in SECRET_PARAMS or _KEY_LIKE.search(unquote_plus(value))):
+            found, part = True, f"{name}={SCRUBBED}"
+        elif _KEY_LIKE.search(unquote_plus(name)):
+            found, part = True, SCRUBBED
+        parts.append(part)
+    return "&".join(parts), found
+
+
+def scrub_url(text: str) -> str:
+    """A request line or URL as it may be logged: key-like query values and key-shaped text replaced."""
+    path, sep, query = text.partition("?")
+    if sep:
+        text = f"{path}?{scrub_query(query)[0]}"
+    return _KEY_LIKE.sub(SCRUBBED, text)
+
+
+class AccessLogScrub(logging.Filter):
+    """Keys out of the access log (uvicorn's `uvicorn.access`: its arguments hold the path with the query)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(scrub_url(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = scrub_url(record.msg)
+        return True
 
 
 def _is_json(content_type: str) -> bool:
@@ -45,6 +93,14 @@ def _undecodable(body: bytes) -> dict[str, Any] | None:
     return None
 
 
+KEY_IN_URL = error_body(
+    "api_key_in_url",
+    "API keys are not accepted in the URL, which servers and proxies log: send it as `Authorization: Bearer <key>` "
+    "or `X-API-Key: <key>`. If this was a real key, have it revoked and replaced: it may already be in a log.",
+    message_vi="Không gửi khóa API trong URL; dùng header Authorization: Bearer <key> hoặc X-API-Key.",
+)
+
+
 class BodyGuard:
     """Unexpected errors -> 500 with an error id; oversized bodies -> 413; undecodable JSON -> 422."""
 
@@ -64,6 +120,13 @@ class BodyGuard:
                 started = True
             await send(message)
 
+        query = scope.get("query_string", b"").decode("latin-1")
+        if query:
+            scrubbed, found = scrub_query(query)
+            if found:
+                scope["query_string"] = scrubbed.encode("latin-1")  # in place: the access log prints this scope
+                await send_json(send, 401, KEY_IN_URL, {"www-authenticate": "Bearer"})
+                return
         try:
             replay = await self._read_body(scope, receive, tracking_send)
             if replay is not None:

@@ -20,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from bot.cases.rules import STATUSES
 from bot.feedback.tickets import CATEGORIES, STATES
 from bot.privacy.hashing import digits
+from bot.privacy.masking import clean_name
 from bot.replies.dates import parse_date
 from knowledge.codes import CODE_RE
 
@@ -69,6 +70,12 @@ def _phone(value: str) -> str:
     return value.strip()
 
 
+def _name(value: str) -> str:
+    """A person's name without direction overrides or invisible characters (`clean_name`), which could make a name
+    read differently on staff's screens than it is stored."""
+    return clean_name(value)
+
+
 def _receipt_code(value: str) -> str:
     if not CODE_RE.fullmatch(value.strip()):
         raise ValueError("not a receipt code; expected e.g. 000.00.15.H57-261114-0001 (any separators)")
@@ -79,6 +86,7 @@ def _receipt_code(value: str) -> str:
 Text100: TypeAlias = Annotated[str, StringConstraints(max_length=100), AfterValidator(_clean(100))]
 Text200: TypeAlias = Annotated[str, StringConstraints(max_length=200), AfterValidator(_clean(200))]
 Text300: TypeAlias = Annotated[str, StringConstraints(max_length=300), AfterValidator(_clean(300))]
+Name: TypeAlias = Annotated[str, StringConstraints(max_length=200), AfterValidator(_clean(200)), AfterValidator(_name)]
 LongText: TypeAlias = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_clean(2000, multiline=True))]
 ApiDate: TypeAlias = Annotated[
     dt.date,
@@ -141,7 +149,7 @@ class CaseCreate(CaseBase):
     )
 
     code: ReceiptCode = Field(description="Receipt code on the appointment slip, any separators")
-    applicant_name: Text200
+    applicant_name: Name = Field(description="Direction overrides and zero-width characters are removed")
     phone: Phone | None = Field(default=None, description="Stored only as an HMAC plus the last four digits")
     birth_year: BirthYear | None = None
     received_at: ApiDateTime | None = Field(default=None, description="Default: now")
@@ -162,9 +170,9 @@ class CaseUpdate(BaseModel):
     procedure_id: Text100 | None = None
     agency: Text200 | None = None
     office: Text300 | None = None
-    applicant_name: Text200 | None = None
-    phone: Phone | None = None
-    birth_year: BirthYear | None = None
+    applicant_name: Name | None = None
+    phone: Phone | None = Field(default=None, description="Changing it needs the pii scope")
+    birth_year: BirthYear | None = Field(default=None, description="Changing it needs the pii scope")
     appointment_date: ApiDate | None = None
     channel: Slug | None = None
     return_method: Slug | None = None
@@ -209,6 +217,34 @@ class CasePublic(BaseModel):
     updated_at: dt.datetime
 
 
+class CaseRef(BaseModel):
+    """What a write returns to a key without the `read` scope: the case's code and status, nothing it did not
+    send (a key gets exactly what its scopes say; reading a case needs `read`)."""
+
+    code: str = Field(description="Printed form, e.g. 000.00.15.H57-261114-0001")
+    status: str
+    updated_at: dt.datetime
+
+
+class SlipLink(BaseModel):
+    """The deep link printed as a QR code on the appointment slip. It carries a token signed with the server's
+    SECRET_KEY that opens the case in the bot without the phone digits: print it only on the citizen's slip."""
+
+    code: str
+    link: str = Field(description="https://t.me/<bot>?start=<payload>")
+    payload: str = Field(description="The /start payload alone (at most 64 characters of [A-Za-z0-9_-])")
+
+
+class UnlockResult(BaseModel):
+    """A case's verification lock lifted by staff: the failures counted against its code are cleared and its open
+    alerts resolved."""
+
+    code: str
+    was_locked: bool = Field(description="Whether the code was locked until staff unlock it")
+    failures_cleared: int = Field(description="Failed attempts forgotten (since the last unlock or success)")
+    alerts_resolved: int
+
+
 class StatusChange(BaseModel):
     """A status change by staff. `overdue` needs `new_date`, `rejected` a `note` (the reason),
     `need_supplement` the `missing_documents` (or a `note`)."""
@@ -239,7 +275,7 @@ class EventPublic(BaseModel):
 
 
 class StatusChangeResult(BaseModel):
-    case: CasePublic
+    case: CasePublic | CaseRef = Field(description="The case; only its code and status for a key without `read`")
     event: EventPublic
 
 
@@ -254,9 +290,16 @@ class FeedbackPublic(BaseModel):
     case_code: str | None
     status: str
     status_label: str
-    reply: str | None
+    reply: str | None = Field(description="Staff's answer; masked as the text is without the pii scope")
     chat_id: int | None = Field(description="Only with the pii scope")
     created_at: dt.datetime
+
+
+class FeedbackRef(BaseModel):
+    """What answering feedback returns to a key without the `read` scope."""
+
+    tracking_no: str
+    status: str
 
 
 class FeedbackUpdate(BaseModel):
@@ -299,6 +342,12 @@ class FeedbackPage(Page):
 
 class SurveyPage(Page):
     items: list[SurveyPublic]
+
+
+# the field names of every request body: an error may name these, never a name only the client wrote (api/errors.py)
+REQUEST_FIELDS = frozenset(
+    name for model in (CaseCreate, CaseUpdate, StatusChange, FeedbackUpdate) for name in model.model_fields
+)
 
 
 # --- statistics -------------------------------------------------------------------------------

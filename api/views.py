@@ -1,36 +1,32 @@
 """What the API shows of stored rows, with personal data masked unless the key has the `pii` scope.
 
 Without `pii`: the applicant's name is masked (`Nguyễn V*** A`), the phone's last digits and the birth year (what a
-citizen gives the bot to prove a case is theirs) are left out, phone numbers and e-mail addresses in free text are
-replaced, chat ids are left out. Receipt codes stay: staff need them.
+citizen gives the bot to prove a case is theirs) are left out, phone numbers and e-mail addresses in free text (the
+citizen's text and staff's reply alike) are replaced, chat ids are left out. Receipt codes stay: staff need them.
+Free text is masked once, when it is stored (`feedback.text_masked`, `surveyresponse.comment_masked`, see
+`bot/privacy/masking.py`); only rows stored before that copy existed, and staff replies, are masked here, in linear
+time.
+
+A key without `read` gets back from a write only what it sent: the code and the status (`CaseRef`, `FeedbackRef`).
 """
 
 from __future__ import annotations
 
-import re
-
-from api.schemas import CasePublic, EventPublic, FeedbackPublic, SurveyPublic
+from api.schemas import CasePublic, CaseRef, EventPublic, FeedbackPublic, FeedbackRef, SurveyPublic
 from bot.cases.rules import STATUSES
 from bot.feedback.tickets import CATEGORIES, STATES
 from bot.privacy.hashing import mask_name
+from bot.privacy.masking import mask_text
 from bot.replies.case_view import due_date, procedure_name
 from bot.storage.models import Case, CaseEvent, Feedback, SurveyResponse
-from knowledge.codes import CODE_RE
 from knowledge.loader import KnowledgeBase
 
-_EMAIL = re.compile(r"[^\s@]+@[^\s@]+")
-_DIGITS = re.compile(r"\+?\d[\d .\-]{5,}\d")
 
-
-def mask_text(value: str) -> str:
-    """Phone numbers and e-mail addresses masked; receipt codes kept."""
-    out, last = [], 0
-    for m in CODE_RE.finditer(value):
-        out.append(_DIGITS.sub("<số>", _EMAIL.sub("<email>", value[last : m.start()])))
-        out.append(m.group(0))
-        last = m.end()
-    out.append(_DIGITS.sub("<số>", _EMAIL.sub("<email>", value[last:])))
-    return "".join(out)
+def _masked(text: str | None, stored: str | None) -> str | None:
+    """The stored masked copy, or the text masked now when the row has none (stored before the copy existed)."""
+    if text is None:
+        return None
+    return stored if stored is not None else mask_text(text)
 
 
 def case_public(case: Case, kb: KnowledgeBase, *, pii: bool) -> CasePublic:
@@ -62,6 +58,13 @@ def case_public(case: Case, kb: KnowledgeBase, *, pii: bool) -> CasePublic:
     )
 
 
+def case_written(case: Case, kb: KnowledgeBase, *, read: bool, pii: bool) -> CasePublic | CaseRef:
+    """What a write answers: the case for a key that may read it, else only its code and status."""
+    if read:
+        return case_public(case, kb, pii=pii)
+    return CaseRef(code=case.display_code, status=case.status, updated_at=case.updated_at)
+
+
 def event_public(event: CaseEvent) -> EventPublic:
     return EventPublic(
         status=event.status,
@@ -77,20 +80,26 @@ def feedback_public(fb: Feedback, *, pii: bool) -> FeedbackPublic:
         tracking_no=fb.tracking_no,
         category=fb.category,
         category_label=CATEGORIES.get(fb.category, fb.category),
-        text=fb.text if pii else mask_text(fb.text),
+        text=fb.text if pii else (_masked(fb.text, fb.text_masked) or ""),
         case_code=fb.case_code,
         status=fb.status,
         status_label=STATES.get(fb.status, fb.status),
-        reply=fb.reply,
+        reply=fb.reply if pii or fb.reply is None else mask_text(fb.reply),
         chat_id=fb.chat_id if pii else None,
         created_at=fb.created_at,
     )
 
 
+def feedback_written(fb: Feedback, *, read: bool, pii: bool) -> FeedbackPublic | FeedbackRef:
+    if read:
+        return feedback_public(fb, pii=pii)
+    return FeedbackRef(tracking_no=fb.tracking_no, status=fb.status)
+
+
 def survey_public(resp: SurveyResponse, case_code: str | None, kb: KnowledgeBase, *, pii: bool) -> SurveyPublic:
     scores = {k: v for k, v in (resp.scores or {}).items() if isinstance(v, int)}
     proc = kb.get(resp.procedure_id) if resp.procedure_id else None
-    comment = resp.comment if (pii or resp.comment is None) else mask_text(resp.comment)
+    comment = resp.comment if pii else _masked(resp.comment, resp.comment_masked)
     return SurveyPublic(
         id=resp.id or 0,
         procedure_id=resp.procedure_id,

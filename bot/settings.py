@@ -5,6 +5,7 @@ Loaded lazily through `get_settings()` so importing a module never touches the e
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -72,6 +73,14 @@ class Settings(BaseSettings):
     )
     api_rate_limit: int = Field(default=120, ge=0, description="Requests per minute per API key; 0 disables")
     api_rate_burst: int = Field(default=30, ge=1, description="Requests a key may send at once before the rate applies")
+    trusted_proxies: list[str] = Field(
+        default=[],
+        description="Reverse proxies (IPs or CIDRs) whose X-Forwarded-For the API believes; empty: none, "
+        "the connection's address is the client's",
+    )
+    api_docs: bool = Field(
+        default=False, description="Serve /docs (Swagger UI from the swagger-ui-bundle package, never a CDN)"
+    )
 
     dispatch_interval: float = Field(default=2.0, gt=0, description="Seconds between outbox dispatcher rounds")
     dispatch_batch: int = Field(default=100, ge=1, le=1000, description="Messages claimed per dispatcher round")
@@ -139,6 +148,16 @@ class Settings(BaseSettings):
         if v not in {"phone_last4", "birth_year"}:
             raise ValueError("VERIFY_BY must be phone_last4 or birth_year")
         return v
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, v: list[str]) -> list[str]:
+        for item in v:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"TRUSTED_PROXIES: {item!r} is not an IP address or CIDR network") from None
+        return [item.strip() for item in v]
 
     @field_validator("province")
     @classmethod

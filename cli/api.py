@@ -8,23 +8,52 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated
+import logging
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.settings import Settings
 from bot.staff import apikeys
-from bot.storage.models import ApiKey
+from bot.storage.models import ApiKey, utcnow
 from cli import root
 
+if TYPE_CHECKING:
+    import uvicorn
+    from fastapi import FastAPI
+
 apikey_app = typer.Typer(help="API keys for the staff HTTP API: create, list, revoke.", no_args_is_help=True)
+
+
+def server_config(app: FastAPI, settings: Settings, host: str | None = None, port: int | None = None) -> uvicorn.Config:
+    """uvicorn's settings for the API. uvicorn's own X-Forwarded-For handling is off: it would believe the header
+    from 127.0.0.1 by default (and from FORWARDED_ALLOW_IPS), so a client on the same machine could pick a new
+    address for every failed key; the API reads the header itself, from TRUSTED_PROXIES only (`api/deps.py`).
+    API keys are scrubbed from the access log (`api.guards.AccessLogScrub`)."""
+    import uvicorn
+
+    from api.guards import AccessLogScrub
+
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, AccessLogScrub) for f in access.filters):
+        access.addFilter(AccessLogScrub())
+    return uvicorn.Config(
+        app,
+        host=host or settings.api_host,
+        port=settings.api_port if port is None else port,
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+        server_header=False,
+    )
 
 
 def api_command(
     host: Annotated[str | None, typer.Option(help="Listen address (default: API_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: API_PORT).")] = None,
 ) -> None:
-    """Run the staff HTTP API (OpenAPI docs at /docs); keys come from `tthc-bot apikey create`."""
+    """Run the staff HTTP API (docs at /openapi.json; /docs with API_DOCS=true); keys from `tthc-bot apikey create`."""
     import uvicorn
 
     from api.app import create_app
@@ -33,15 +62,7 @@ def api_command(
     services = root.serving_services()  # refuses the development SECRET_KEY, like the bot
     settings = services.settings
     setup_logging(settings.log_level)  # JSON lines, phone numbers and receipt codes scrubbed (access log too)
-    config = uvicorn.Config(
-        create_app(services),
-        host=host or settings.api_host,
-        port=port or settings.api_port,
-        log_config=None,
-        log_level=settings.log_level.lower(),
-        proxy_headers=True,
-        server_header=False,
-    )
+    config = server_config(create_app(services), settings, host, port)
 
     async def serve() -> None:
         try:
@@ -63,19 +84,24 @@ def apikey_create(
     scope: Annotated[
         list[str] | None, typer.Option("--scope", help="read, write or pii; repeat for several (default: read).")
     ] = None,
+    expires_in_days: Annotated[
+        int,
+        typer.Option("--expires-in-days", help=f"Days the key works (1–{apikeys.MAX_EXPIRY_DAYS}); then 401."),
+    ] = apikeys.DEFAULT_EXPIRY_DAYS,
 ) -> None:
-    """Create a key and print it once (stdout: the key alone); only its hash is stored."""
+    """Create a key and print it once (stdout: the key alone); only its hash is stored. It expires."""
     scopes = scope or ["read"]
 
     async def work(session: AsyncSession) -> tuple[ApiKey, str]:
-        return await apikeys.create(session, name, scopes)
+        return await apikeys.create(session, name, scopes, expires_in_days=expires_in_days)
 
     try:
         key, token = root.run_in_session(work)
     except apikeys.ApiKeyError as exc:
         raise _refused(exc) from None
+    expires = f"{key.expires_at.astimezone(root.settings().tz):%d/%m/%Y %H:%M}"
     typer.echo(
-        f"API key {key.name!r} created with scope(s) {', '.join(key.scopes)}. "
+        f"API key {key.name!r} created with scope(s) {', '.join(key.scopes)}, valid until {expires}. "
         "Copy it now: it is stored only as a hash and cannot be shown again.",
         err=True,
     )
@@ -84,21 +110,32 @@ def apikey_create(
 
 @apikey_app.command("list")
 def apikey_list(as_json: Annotated[bool, typer.Option("--json", help="One JSON object per key.")] = False) -> None:
-    """Every key with its scopes, creation and revocation dates (never the key itself)."""
+    """Every key with its scopes, creation, expiry and revocation dates (never the key itself)."""
     tz = root.settings().tz
     keys = root.run_in_session(apikeys.list_keys)
     if not keys:
         typer.echo("no API keys; create one with `tthc-bot apikey create NAME --scope read`")
+    now = utcnow()
     for k in keys:
         if as_json:
-            revoked = k.revoked_at.isoformat() if k.revoked_at else None
-            row = {"name": k.name, "scopes": k.scopes, "created_at": k.created_at.isoformat(), "revoked_at": revoked}
+            row = {
+                "name": k.name,
+                "scopes": k.scopes,
+                "created_at": k.created_at.isoformat(),
+                "expires_at": k.expires_at.isoformat(),
+                "expired": apikeys.expired(k, now),
+                "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+            }
             typer.echo(json.dumps(row, ensure_ascii=False))
+            continue
+        if k.revoked_at:
+            state = f"revoked {k.revoked_at.astimezone(tz):%d/%m/%Y %H:%M}"
         else:
-            state = f"revoked {k.revoked_at.astimezone(tz):%d/%m/%Y %H:%M}" if k.revoked_at else "active"
-            typer.echo(
-                f"{k.name:30s}  {','.join(k.scopes):16s}  created {k.created_at.astimezone(tz):%d/%m/%Y %H:%M}  {state}"
-            )
+            state = "expired" if apikeys.expired(k, now) else "active"
+        typer.echo(
+            f"{k.name:30s}  {','.join(k.scopes):16s}  created {k.created_at.astimezone(tz):%d/%m/%Y %H:%M}  "
+            f"expires {k.expires_at.astimezone(tz):%d/%m/%Y %H:%M}  {state}"
+        )
 
 
 @apikey_app.command("revoke")

@@ -10,8 +10,8 @@ from sqlmodel import col, func, select
 
 from api.deps import Limit, Offset, Reader, SessionDep, Writer
 from api.errors import ApiError, field_error, nothing_to_update, responses
-from api.schemas import FeedbackCategory, FeedbackPage, FeedbackPublic, FeedbackState, FeedbackUpdate
-from api.views import feedback_public
+from api.schemas import FeedbackCategory, FeedbackPage, FeedbackPublic, FeedbackRef, FeedbackState, FeedbackUpdate
+from api.views import feedback_public, feedback_written
 from bot.feedback.tickets import tracking_code
 from bot.storage.models import Feedback
 
@@ -28,8 +28,8 @@ async def list_feedback(
     offset: Offset = 0,
 ) -> FeedbackPage:
     """Feedback sent through the bot, newest first, optionally by status and category. Phone
-    numbers and e-mail addresses in the text are masked and chat ids left out unless the key has
-    `pii`. Needs `read`."""
+    numbers and e-mail addresses in the text and in staff's reply are masked and chat ids left out
+    unless the key has `pii`. Needs `read`."""
     where = []
     if status:
         where.append(col(Feedback.status) == status)
@@ -44,7 +44,7 @@ async def list_feedback(
 
 @router.patch(
     "/{tracking_no}",
-    response_model=FeedbackPublic,
+    response_model=FeedbackPublic | FeedbackRef,
     summary="Answer feedback",
     responses=responses(401, 403, 404, 413, 422, 429),
 )
@@ -53,9 +53,10 @@ async def answer_feedback(
     body: FeedbackUpdate,
     principal: Writer,
     session: SessionDep,
-) -> FeedbackPublic:
+) -> FeedbackPublic | FeedbackRef:
     """Set a feedback's status and/or reply; a reply without a status marks it `answered`. The
-    citizen reads the reply with `/gopy <tracking no>` in the bot. Needs `write`."""
+    citizen reads the reply with `/gopy <tracking no>` in the bot. Needs `write`; the feedback
+    comes back in full with `read`, else only its tracking number and status."""
     changes = body.model_dump(exclude_unset=True)
     if not changes:
         raise nothing_to_update("Nothing to update: give a status or a reply.")
@@ -63,12 +64,9 @@ async def answer_feedback(
         raise field_error("status", "cannot be null")
     stmt = select(Feedback).where(Feedback.tracking_no == tracking_code(tracking_no)).with_for_update()
     fb = (await session.exec(stmt)).first()
-    if fb is None:
+    if fb is None:  # the client's text is not echoed back
         raise ApiError(
-            404,
-            "feedback_not_found",
-            f"No feedback with tracking number {tracking_no!r}.",
-            message_vi=f"Không có góp ý số {tracking_no!r}.",
+            404, "feedback_not_found", "No feedback with this tracking number.", message_vi="Không có góp ý số này."
         )
     if "reply" in changes:
         fb.reply = changes["reply"]
@@ -78,4 +76,4 @@ async def answer_feedback(
         fb.status = "answered"
     session.add(fb)
     await session.flush()
-    return feedback_public(fb, pii=principal.pii)
+    return feedback_written(fb, read=principal.read, pii=principal.pii)

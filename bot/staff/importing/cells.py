@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.cases.rules import Problem, describe, parse_status
 from bot.privacy.hashing import digits
+from bot.privacy.masking import clean_name
 from bot.replies.dates import DateError, to_date, to_datetime
 from bot.settings import Settings
 from knowledge.codes import CODE_RE, normalize_code
@@ -54,6 +55,14 @@ def _text(max_length: int) -> Parser:
         return _one_line(text, max_length)
 
     return parse
+
+
+def _name(text: str, *_: Any) -> str:
+    """A person's name: one line, then without direction overrides or invisible characters (`clean_name`)."""
+    try:
+        return clean_name(_one_line(text, 200))
+    except ValueError as exc:
+        raise CellError(str(exc)) from None
 
 
 def _code(text: str, *_: Any) -> str:
@@ -166,7 +175,7 @@ PARSERS: dict[str, Parser] = {
     "procedure_id": _procedure,
     "agency": _text(200),
     "office": _text(300),
-    "applicant_name": _text(200),
+    "applicant_name": _name,
     "phone": _phone,
     "birth_year": _birth_year,
     "received_at": _datetime,
