@@ -106,17 +106,23 @@ def respond(ctx: Context, ev: Event, proc: Procedure, facet: str | None, sig: th
 
 
 def _specific(ctx: Context, ev: Event, proc: Procedure, facet: str | None, sig: thread.Signals) -> list[Passage]:
-    toks = ctx.services.matcher.tokens(ev.text)
+    # the citizen's own syllables where the entries use them, the matcher's repaired ones elsewhere ("nop" stays
+    # "nộp", where the repair would make it "lớp")
+    raw, fixed = thread.folded_tokens(ev.text), ctx.services.matcher.tokens(ev.text)
+    toks = [r if r in ctx.excerpts.idf else f for r, f in zip(raw, fixed, strict=False)] + fixed[len(raw) :]
     # a yes/no or "what if" question may ask about words an alias also has ("nâng tầng", "sinh ở nhà"): only the
-    # official name is left out of it
+    # official name is left out of it, and not even that when nothing would be left ("đã có mã số thuế thì có phải
+    # làm lại không")
     pointed = sig.yes_no or sig.ellipsis
     grams = (ctx.names.official if pointed else ctx.names.grams).get(proc.id, frozenset())
     q = thread.question(toks, ev.text, sig, grams)
+    if pointed and sig.asked_facet is None and (q is None or not (q.words or q.groups or q.figures)):
+        q = thread.question(toks, ev.text, sig, frozenset()) or q
     if q is None:
         return []
     # "cần giấy tờ gì" with the citizen's details: the list answers it, unless a paper fits them closely
     floor = DOCUMENTS_FLOOR if facet == "documents" and not pointed else FLOOR
-    return ctx.excerpts.best(proc, replace(q, facet=facet), floor=floor)
+    return ctx.excerpts.best(proc, replace(q, facet=sig.asked_facet if facet == sig.facet else facet), floor=floor)
 
 
 async def _dated(

@@ -63,7 +63,7 @@ STRONG_FACET_CUES: dict[str, list[str]] = {
 
 # A yes/no question: it is answered with the rule that decides it.
 YES_NO = _split("""
-có phải, có cần, có được, có bắt buộc, có mất, có bị, có làm, có nộp, được không, không ạ, hay không, phải không,
+có phải, có cần, có được, có bắt buộc, có bị, có làm, có nộp, được không, không ạ, hay không, phải không,
 chưa ạ, có không, không
 """)
 
@@ -99,8 +99,12 @@ lệ phí, phí, mất phí, thu phí, chi phí, tiền, mất tiền, tốn ti�
 lâu không, nhanh không, mất, giấy tờ, hồ sơ, cần gì, mang gì, chuẩn bị gì, gồm những gì, những gì, cần những gì,
 mang theo, cách, cách làm, làm sao, thế nào, như thế nào, ra sao, như nào, thủ tục, quy trình, các bước,
 điều kiện, đối tượng, yêu cầu gì, mẫu, mẫu đơn, tờ khai, biểu mẫu, kết quả, nhận được gì, được gì, được cấp gì,
-làm, đăng ký, xin, cấp
+làm, đăng ký, xin, cấp, giải quyết, được giải quyết, thời hạn giải quyết, khoản, khoản phí, những khoản, là bao nhiêu,
+tại đâu, nộp hồ sơ, hồ sơ, thực hiện, làm thủ tục, trong bao lâu, bao nhiêu ngày, mất mấy ngày, phí, lệ phí
 """)
+
+# How a citizen addresses the bot or others: part of no question.
+ADDRESS = _split("mọi người, các bạn, ad ơi, admin ơi, anh chị ơi, cả nhà, shop, bạn ơi, em ơi")
 
 # The kind of answer a question asks for: an entry's sentence with a figure of that kind answers it.
 ANSWER_KINDS: dict[str, list[str]] = {
@@ -132,8 +136,6 @@ SYNONYMS: dict[str, tuple[str, list[str]]] = {
     bệnh viện: cơ sở y tế
     trạm y tế: cơ sở y tế
     bé: trẻ
-    con: con; trẻ
-    cháu: cháu; trẻ
     online: trực tuyến
     qua mạng: trực tuyến
     trên mạng: trực tuyến

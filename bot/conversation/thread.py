@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.conversation import cues
-from bot.replies.excerpts import Question, figures, passages
+from bot.replies.excerpts import KINDS, Question, figures, passages
 from knowledge.lexicon import FACET_CUES, FILLERS, INTENT_CUES, OUT_OF_SCOPE_TOPICS, WEAK_CUES
 from knowledge.matcher import Matcher, Understanding, detect_facet, expand, grams, padded, syllables
 from knowledge.schema import Procedure
@@ -147,6 +147,7 @@ class Signals:
     hypothetical: bool  # "nếu …", "trường hợp …": a situation of the last answer's procedure
     yes_no: bool
     everything: bool  # asks for the whole card
+    asked_facet: str | None  # the facet its words ask for, once a yes/no frame ("có phải … không") is set aside
     chitchat: bool  # small talk, or one of the public matters the bot does not cover
     content: tuple[str, ...]  # what is left once cues and small words are gone
 
@@ -176,6 +177,7 @@ def read(text: str) -> Signals:
         hypothetical=what_if,
         yes_no=any(p in pad for p in _YES_NO),
         everything=any(p in pad for p in _EVERYTHING),
+        asked_facet=strong or detect_facet(padded(covered_out(toks, _YES_NO))) or _first(pad, _EXTRA),
         chitchat=any(p in raw for p in _CHITCHAT_MARKED) if raw else any(p in pad for p in _CHITCHAT),
         content=tuple(content_words(toks)),
     )
@@ -345,12 +347,20 @@ def _foreign(sig: Signals, topic_words: frozenset[str]) -> bool:
     if len(sig.content) < 2 or sig.pronoun:
         return False
     known = sum(1 for w in sig.content if w in topic_words or w.isdigit())
+    if sig.facet is not None:  # it asks a facet: off topic only when none of its words is the topic's
+        return known == 0
     return known * 2 < len(sig.content)
 
 
 _KINDS = sorted(((p, k) for k, ws in cues.ANSWER_KINDS.items() for p in phrases(ws)), key=lambda pk: -len(pk[0]))
 _FRAMES = phrases(
-    [*cues.YES_NO, *cues.PRONOUNS, *cues.EVERYTHING, *(w for ws in cues.ANSWER_KINDS.values() for w in ws)]
+    [
+        *cues.YES_NO,
+        *cues.PRONOUNS,
+        *cues.EVERYTHING,
+        *cues.ADDRESS,
+        *(w for ws in cues.ANSWER_KINDS.values() for w in ws),
+    ]
 )
 _GENERIC = phrases(cues.GENERIC)
 _SYNONYMS = sorted(
@@ -361,6 +371,16 @@ _SYNONYMS = sorted(
     key=lambda kg: -len(kg[0]),
 )
 _FIGURES = re.compile(r"\b\d+(?:[.,]\d+)*\s*(?:tuoi|ngay|thang|nam|gio|tang|m2|%|dong|lan|ban)?\b")
+
+
+def _wants(pad: str) -> frozenset[str]:
+    """The kinds of answer asked, the most precise phrase first ("diện tích bao nhiêu" is an area, not a sum)."""
+    found = set()
+    for p, kind in _KINDS:
+        if p in pad:
+            found.add(kind)
+            pad = pad.replace(p, " ")
+    return frozenset(found)
 
 
 def question(toks: Sequence[str], text: str, sig: Signals, name_grams: frozenset[str]) -> Question | None:
@@ -377,7 +397,7 @@ def question(toks: Sequence[str], text: str, sig: Signals, name_grams: frozenset
         i + k for i, (a, b) in enumerate(zip(toks, toks[1:], strict=False)) if f"{a}_{b}" in name_grams for k in (0, 1)
     }
     rest = [t for i, t in enumerate(toks) if i not in named]
-    wants = frozenset(k for p, k in _KINDS if p in padded(rest))
+    wants = _wants(padded(rest))
     raw = padded(syllables(clean(text).lower())) if has_marks(text) else None
     pad = _FIGURES.sub(" ", padded(covered_out(_strip_ends(rest, raw), _FRAMES)))
     groups = []
@@ -387,7 +407,9 @@ def question(toks: Sequence[str], text: str, sig: Signals, name_grams: frozenset
             groups.append(renderings)
     said = [t for t in pad.split() if t not in _FUNCTION]
     specific = covered_out(said, _GENERIC)
-    if not (specific or groups or sig.yes_no or sig.hypothetical):
-        return None
+    given = figures(fold(clean(text)))
+    if not (specific or groups or given or sig.hypothetical):
+        return None  # nothing beyond the facet ("có mất phí không", "làm online được không"): its card answers it
     words = tuple(dict.fromkeys(specific or ([] if groups else said)))
-    return Question(words, sig.facet, sig.yes_no, tuple(groups), wants, figures(fold(clean(text))))
+    wants |= {KINDS[u] for _, u in given}  # "12 giờ đêm thì báo lúc nào": an hour answers it
+    return Question(words, sig.facet, sig.yes_no, tuple(groups), wants, given)

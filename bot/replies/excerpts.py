@@ -23,7 +23,8 @@ from knowledge.text import fold
 
 e = html.escape
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZĐÀ-Ỹ])")
-RULES = frozenset({"condition", "note", "exemption", "document"})
+RULES = frozenset({"condition", "note", "exemption", "document"})  # what decides a yes/no question
+ANY_FACET = frozenset({"condition", "note", "exemption"})  # rules that may answer a question of another facet
 # a figure with its unit ("15 ngày", "06 tháng", "14 tuổi", "8.000 đồng", "60%"), folded
 _FIGURE = re.compile(r"(\d+(?:[.,]\d+)*)\s*(tuoi|ngay|thang|nam|gio|tang|m2|m²|%|dong|lan|ban)\b")
 # what kind of answer a figure gives: how long, how old, how much, at what hour, how many
@@ -41,6 +42,7 @@ KINDS = {
     "m2": "area",
     "m²": "area",
 }
+OTHER_FACET = 0.1  # how much better a rule of another facet must cover the question than one of the facet asked
 WANT = 2.0  # the weight of the kind of answer asked ("bao lâu": a duration), beside the words
 FIGURE = 3.0  # the weight of a figure asked about ("15 tuổi"), credited by how close the entry's figures are
 
@@ -78,7 +80,8 @@ class Passage:
 
     @property
     def kinds(self) -> frozenset[str]:
-        return frozenset(KINDS[u] for _, u in self.figures) | ({"money"} if "mien" in self.words else frozenset())
+        free = {"mien_phi", "mien_le", "khong_thu"} & self.pairs  # "miễn lệ phí", "không thu": an amount too
+        return frozenset(KINDS[u] for _, u in self.figures) | ({"money"} if free else frozenset())
 
 
 def _passage(facet: str, kind: str, shown: str, plain: str, sources: Iterable[object] = ()) -> Passage:
@@ -190,6 +193,11 @@ class Excerpts:
         q_pairs = pairs(list(q.words))
         scored = []
         for p in self.by_id.get(proc.id, []):
+            if q.wants and not q.wants & p.kinds:
+                continue  # "bao lâu", "bao nhiêu tiền": a sentence without such a figure does not answer it
+            off_facet = q.facet is not None and p.facet != q.facet and p.kind not in ANY_FACET
+            if off_facet:
+                continue  # a fee question is not answered by where to submit; a rule may answer any facet
             hit = sum(self.weight(w) for w in asked if w in p.words)
             hit += sum(w for g, w in groups if any(set(alt) <= p.words for alt in g))
             hit += 0.5 * sum(min(self.weight(a), self.weight(b)) for a, b in _split(q_pairs & p.pairs))
@@ -197,6 +205,8 @@ class Excerpts:
             score = hit / total
             if q.facet and p.facet == q.facet:
                 score += 0.1
+            elif q.facet:
+                score -= OTHER_FACET  # a rule of another facet answers only when it covers the question well
             if q.yes_no and p.kind in RULES:
                 score += 0.1
             scored.append((score, p))
