@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.conversation import procedures, thread, when
+from bot.conversation import procedures, specific, thread, when
 from bot.conversation.actions import Action
 from bot.conversation.context import Context
 from bot.conversation.state import ChatState, Topic
@@ -115,9 +115,9 @@ def _specific(ctx: Context, ev: Event, proc: Procedure, facet: str | None, sig: 
     # làm lại không")
     pointed = sig.yes_no or sig.ellipsis
     grams = (ctx.names.official if pointed else ctx.names.grams).get(proc.id, frozenset())
-    q = thread.question(toks, ev.text, sig, grams)
+    q = specific.question(toks, ev.text, sig, grams)
     if pointed and sig.asked_facet is None and (q is None or not (q.words or q.groups or q.figures)):
-        q = thread.question(toks, ev.text, sig, frozenset()) or q
+        q = specific.question(toks, ev.text, sig, frozenset()) or q
     if q is None:
         return []
     # "cần giấy tờ gì" with the citizen's details: the list answers it, unless a paper fits them closely

@@ -16,13 +16,12 @@ talk) beside the matcher's understanding and the chat's topic:
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.conversation import cues
-from bot.replies.excerpts import KINDS, Question, figures, passages
+from bot.replies.excerpts import passages
 from knowledge.lexicon import FACET_CUES, FILLERS, INTENT_CUES, OUT_OF_SCOPE_TOPICS, WEAK_CUES
 from knowledge.matcher import Matcher, Understanding, detect_facet, expand, grams, padded, syllables
 from knowledge.schema import Procedure
@@ -82,9 +81,9 @@ _LEADING = sorted(
     key=lambda fm: -len(fm[0]),
 )
 _TRAILING = phrases(cues.CLOSERS)
-_FUNCTION = {w for f in cues.FUNCTION_WORDS for w in folded_tokens(f)}  # never what is asked about
+FUNCTION = {w for f in cues.FUNCTION_WORDS for w in folded_tokens(f)}  # never what is asked about
 _SMALL_WORDS = (  # nor, for telling a follow-up from a new subject, the matcher's fillers
-    _FUNCTION
+    FUNCTION
     | {w for f in FILLERS for w in folded_tokens(f)}
     | {w for i in ("greeting", "thanks") for p in INTENT_CUES[i] for w in folded_tokens(p)}
 )
@@ -96,10 +95,10 @@ def _first(pad: str, table: dict[str, list[str]]) -> str | None:
 
 def _strip(toks: Sequence[str]) -> list[str]:
     """The syllables of a message once the phrases it asks with are gone."""
-    return covered_out(_strip_ends(toks), _ASKING)
+    return covered_out(strip_ends(toks), _ASKING)
 
 
-def _strip_ends(toks: Sequence[str], raw: str | None = None) -> list[str]:
+def strip_ends(toks: Sequence[str], raw: str | None = None) -> list[str]:
     """Without the opener ("còn", "vậy nếu") where it starts and the closer ("thì sao") where it ends; `raw` (the
     message lowercased with its diacritics, when it has them) tells "thế còn" from "thế con"."""
     pad = padded(toks)
@@ -350,66 +349,3 @@ def _foreign(sig: Signals, topic_words: frozenset[str]) -> bool:
     if sig.facet is not None:  # it asks a facet: off topic only when none of its words is the topic's
         return known == 0
     return known * 2 < len(sig.content)
-
-
-_KINDS = sorted(((p, k) for k, ws in cues.ANSWER_KINDS.items() for p in phrases(ws)), key=lambda pk: -len(pk[0]))
-_FRAMES = phrases(
-    [
-        *cues.YES_NO,
-        *cues.PRONOUNS,
-        *cues.EVERYTHING,
-        *cues.ADDRESS,
-        *(w for ws in cues.ANSWER_KINDS.values() for w in ws),
-    ]
-)
-_GENERIC = phrases(cues.GENERIC)
-_SYNONYMS = sorted(
-    (
-        (padded(folded_tokens(k)), tuple(tuple(folded_tokens(x)) for x in dict.fromkeys([k, main, *others])))
-        for k, (main, others) in cues.SYNONYMS.items()
-    ),
-    key=lambda kg: -len(kg[0]),
-)
-_FIGURES = re.compile(r"\b\d+(?:[.,]\d+)*\s*(?:tuoi|ngay|thang|nam|gio|tang|m2|%|dong|lan|ban)?\b")
-
-
-def _wants(pad: str) -> frozenset[str]:
-    """The kinds of answer asked, the most precise phrase first ("diện tích bao nhiêu" is an area, not a sum)."""
-    found = set()
-    for p, kind in _KINDS:
-        if p in pad:
-            found.add(kind)
-            pad = pad.replace(p, " ")
-    return frozenset(found)
-
-
-def question(toks: Sequence[str], text: str, sig: Signals, name_grams: frozenset[str]) -> Question | None:
-    """What a question asks beyond the facet, for finding the entry's sentences that answer it; None when it asks
-    nothing more than the facet (its card answers it).
-
-    Left out: the words of the procedure's name where they stand as in the name ("làm giấy khai sinh" goes, "giấy
-    chứng sinh" stays), the frame of the question ("có phải … không", "cái đó"), the function words; the kind of
-    answer asked ("bao lâu": a duration) and the figures given ("15 tuổi", read on the message's folded text before
-    "2" becomes "hai") are matched as such. What names only the facet ("lệ phí", "ở đâu") is not specific; the
-    everyday words that are ("trọ", "sinh ở nhà") stand as the knowledge base's ("thuê", "không có giấy chứng sinh").
-    """
-    named = {
-        i + k for i, (a, b) in enumerate(zip(toks, toks[1:], strict=False)) if f"{a}_{b}" in name_grams for k in (0, 1)
-    }
-    rest = [t for i, t in enumerate(toks) if i not in named]
-    wants = _wants(padded(rest))
-    raw = padded(syllables(clean(text).lower())) if has_marks(text) else None
-    pad = _FIGURES.sub(" ", padded(covered_out(_strip_ends(rest, raw), _FRAMES)))
-    groups = []
-    for key, renderings in _SYNONYMS:
-        if key in pad:
-            pad = pad.replace(key, " ")
-            groups.append(renderings)
-    said = [t for t in pad.split() if t not in _FUNCTION]
-    specific = covered_out(said, _GENERIC)
-    given = figures(fold(clean(text)))
-    if not (specific or groups or given or sig.hypothetical):
-        return None  # nothing beyond the facet ("có mất phí không", "làm online được không"): its card answers it
-    words = tuple(dict.fromkeys(specific or ([] if groups else said)))
-    wants |= {KINDS[u] for _, u in given}  # "12 giờ đêm thì báo lúc nào": an hour answers it
-    return Question(words, sig.facet, sig.yes_no, tuple(groups), wants, given)
