@@ -16,7 +16,7 @@ from bot.conversation.actions import Action
 from bot.conversation.context import Context
 from bot.conversation.state import ChatState, Topic
 from bot.conversation.turn import Answered, Turn
-from bot.replies import answers, result_date
+from bot.replies import answers, cards, result_date
 from bot.replies import messages as m
 from bot.replies import phrases as t
 from bot.replies.buttons import proc_key
@@ -100,7 +100,7 @@ def respond(ctx: Context, ev: Event, proc: Procedure, facet: str | None, sig: th
         return procedures.answer(ctx, ev, proc, shown), shown
     shown = facet or found[0].facet
     key = proc_key(proc.id)
-    card = ctx.btn(ev, t.CARD_BUTTON.format(facet=m.FACET_BUTTONS[shown]), Action.FACET, key, shown)
+    card = ctx.btn(ev, t.CARD_BUTTON.format(facet=cards.FACET_TITLES[shown]), Action.FACET, key, shown)
     rows = procedures.facet_rows(ctx, ev, proc, [shown], [])
     return Reply(answers.direct_answer(proc, found), [[card], *rows]), shown
 

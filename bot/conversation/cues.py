@@ -88,7 +88,7 @@ cãi nhau, mất điện, cúp điện, mất nước, kẹt xe, tắc đường
 FUNCTION_WORDS = _split("""
 cho, hỏi, em, anh, chị, tôi, mình, ạ, ơi, admin, bot, ad, với, nhé, vậy, thì, là, mà, có, không, được, muốn, cần,
 làm, của, và, các, những, này, đó, sao, gì, nào, đâu, ai, nhiêu, à, hả, nhỉ, dạ, vâng, nữa, rồi, đã, sẽ, đang, hay,
-hoặc, nên, phải, cũng, lại, luôn, giúp, biết, ok, oke, ừ, thôi, vẫn, như
+hoặc, nên, phải, cũng, lại, luôn, giúp, biết, ok, oke, ừ, thôi, vẫn, như, ở, tại, để
 """)
 
 # How a question names the facet it asks, and nothing more: a question made only of these (and of the procedure's

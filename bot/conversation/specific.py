@@ -72,7 +72,7 @@ def question(toks: Sequence[str], text: str, sig: Signals, name_grams: frozenset
             pad = pad.replace(key, " ")
             groups.append(renderings)
     said = [t for t in pad.split() if t not in FUNCTION]
-    specific = covered_out(said, _GENERIC)
+    specific = [t for t in covered_out(pad.split(), _GENERIC) if t not in FUNCTION]
     given = figures(fold(clean(text)))
     if not (specific or groups or given or sig.hypothetical):
         return None  # nothing beyond the facet ("có mất phí không", "làm online được không"): its card answers it

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 FULL_BUTTON = "📜 Xem đầy đủ"
 SPECIAL_BUTTON = "📎 Trường hợp đặc biệt"
-CARD_BUTTON = "📖 {facet}: xem đầy đủ"
+CARD_BUTTON = "📖 Xem đầy đủ: {facet}"
 UNCONFIRMED = (
     "<i>Em trả lời cho thủ tục dưới đây; nếu Anh/Chị hỏi thủ tục khác, "
     "Anh/Chị chọn lại trong danh sách phía trên ạ.</i>"
