@@ -95,7 +95,7 @@ _INTENT_WORDS = {w for i, ps in _INTENT_PHRASES.items() if i != "case_status" fo
 _CASE = tuple(_phrases(ws) for ws in (CASE_SUBMITTED, CASE_PAST, CASE_WAITING))
 _OOS = _phrases(OUT_OF_SCOPE_TOPICS)
 _SYNONYMS = sorted(((_phrases([k])[0], fold(v).split()) for k, v in SYNONYMS.items()), key=lambda x: -len(x[0]))
-_ACTIONS = sorted(((p, a) for a, ps in ACTIONS.items() for p in _phrases(ps)), key=lambda x: -len(x[0]))
+_ACTIONS = sorted(((p, p.split()[0], a) for a, ps in ACTIONS.items() for p in _phrases(ps)), key=lambda x: -len(x[0]))
 _NO_ACTIONS: frozenset[str] = frozenset()
 _QUALIFIERS = _phrases(QUALIFIERS)
 _LEAD = 5  # syllables of an official name that say its action
@@ -264,8 +264,9 @@ def without_documents_question(raw: list[str], fixed: list[str]) -> list[str]:
 def actions_in(text: str) -> frozenset[str]:
     """The actions (ACTIONS keys) said in a `padded()` text, longest phrase first, each phrase used once."""
     found = set()
-    for phrase, action in _ACTIONS:
-        if phrase in text:
+    words = set(text.split())
+    for phrase, first, action in _ACTIONS:
+        if first in words and phrase in text:
             if action:  # "" marks look-alikes that are not actions ("đối với")
                 found.add(action)
             text = text.replace(phrase, " ")
@@ -384,7 +385,7 @@ class Matcher:
         interned: dict[str, str] = {}
         interned_acts: dict[frozenset[str], frozenset[str]] = {}
         repair: set[str] = set()
-        intern = lambda xs: [interned.setdefault(x, x) for x in xs]  # noqa: E731
+        intern = lambda xs: list(map(interned.setdefault, xs, xs))  # noqa: E731
 
         def add(
             id_: str,
@@ -400,7 +401,8 @@ class Matcher:
             """Index one procedure. Our procedures' words, and the aliases of national ones, also teach typo repair
             (official names do not: their thousands of bigrams would "repair" everyday words into official ones,
             "đêm ca nhạc" into "đến cá nhân")."""
-            texts = [clean(t) for t in (name, *aliases, *keywords)]
+            # the national index is cleaned on import (and its aliases on load); ours are cleaned here
+            texts = [clean(t) for t in (name, *aliases, *keywords)] if tier == "curated" else [name, *aliases]
             folded = [" ".join(expand(syllables(fold(t)))) for t in (clean(match_name), *texts[1:])]
             short_folded = [" ".join(expand(syllables(fold(clean(t))))) for t in shorts]
             toks: list[str] = []
