@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run setup test test-sqlite lint clean
+.PHONY: run setup test test-sqlite test-cluster lint clean
 
 run: setup
 	$(BIN)/tthc-bot start
@@ -37,6 +37,12 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# Cluster mode (docs/deployment.md): three instances behind haproxy on a fresh PostgreSQL database, 3,000 messages,
+# one instance killed mid-burst; haproxy from Debian's packages, installed if missing. Stops by itself (9 min at most).
+test-cluster: $(VENV)/.installed
+	command -v haproxy >/dev/null || (apt-get update -qq && apt-get install -y -qq haproxy)
+	TTHC_CLUSTER_TEST=1 timeout 600 $(BIN)/python -m pytest -q -p no:cacheprovider -s tests/cluster
 
 test-sqlite: $(VENV)/.installed
 	$(BIN)/python -m pytest -q --db=sqlite
