@@ -6,7 +6,7 @@ chat's questions one after another (the next once the webhook answered the previ
 the chats at once. Throughput: answered questions over the time from the first send to the last answer. Latency:
 from a question's webhook call to the bot's sendMessage reaching the server. Then, with 3 instances, the same burst
 with one instance killed (`kill -9`) half-way: the time to the next answer from a survivor, the time to the first
-answer in a chat the killed instance held (its claim must expire: CLUSTER_LEASE_SECONDS, 3 here), and duplicates.
+answer in a chat the killed instance held (its claim must expire: CLUSTER_LEASE_SECONDS, 10 here), and duplicates.
 
     .venv/bin/python benchmarks/bench_cluster.py [--chats 100] [--per-chat 10] [--instances 1,2,3]
 """

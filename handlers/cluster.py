@@ -192,11 +192,21 @@ class Node:
     # --- leases and the scheduler -----------------------------------------------------------------------------
 
     async def heartbeat(self) -> None:
-        """Renew the claims of the chats in hand, and lead (or try to) the scheduled work."""
+        """Renew the claims of the chats in hand every third of a lease, on its own: a slow scheduler round or a slow
+        reply never lets a claim lapse while its chat is being answered."""
         while not self.draining:
             try:
                 async with session_scope(self.engine) as s:
                     await inbox.renew(s, self.holder, list(self.held), lease=self.lease)
+            except DB_ERRORS as exc:
+                log.warning("cluster: cannot renew claims (%s); will retry", type(exc).__name__)
+            await asyncio.sleep(self.lease / 3)
+
+    async def schedule(self) -> None:
+        """Lead (or try to) the scheduled work: the outbox dispatcher and the jobs due."""
+        while not self.draining:
+            try:
+                async with session_scope(self.engine) as s:
                     leader = await lease.acquire(s, SCHEDULER, self.holder, lease=self.lease)
                 if leader != self.leader:
                     log.info("cluster: %s %s the scheduler", self.holder, "now leads" if leader else "no longer leads")
@@ -239,7 +249,7 @@ class Node:
         await self.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
         if webhook_url:  # every instance sets the same webhook: the balancer's address
             await self.bot.set_webhook(webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
-        self._loops = [asyncio.create_task(self.consume()), asyncio.create_task(self.heartbeat())]
+        self._loops = [asyncio.create_task(loop()) for loop in (self.consume, self.heartbeat, self.schedule)]
         self.started = True
         log.info("cluster: instance %s started", self.holder)
 

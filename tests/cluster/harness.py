@@ -120,7 +120,7 @@ class Cluster:
             **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_", "BOT_", "WEBHOOK_"))},
             "CLUSTER": "true",
             "CLUSTER_INSTANCE": f"bot{i}",
-            "CLUSTER_LEASE_SECONDS": "3",
+            "CLUSTER_LEASE_SECONDS": "10",
             "DATABASE_URL": self.url,
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_URL": self.server.url,
