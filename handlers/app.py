@@ -135,6 +135,7 @@ def schedule_jobs(app: App, services: Services) -> None:
                     chat_days=settings.retention_chat_days,
                     gaps_days=settings.retention_gaps_days,
                     closed_days=settings.retention_closed_days,
+                    outbox_days=settings.retention_outbox_days,
                 )
             log.info("retention purge: %s", done)
         except DB_ERRORS as exc:
