@@ -36,7 +36,7 @@ class Services:
 def build_services(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
     """Load the knowledge base (a broken file stops here, naming it), index it, and create the engine.
     Creating the engine opens no connection: a command that never touches the database never needs one."""
-    kb = require_knowledge(settings.knowledge_path)
+    kb = require_knowledge(settings.knowledge_path, settings.province)
     return Services(settings, kb, Matcher(kb.procedures), engine or make_engine(settings))
 
 

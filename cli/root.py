@@ -30,7 +30,7 @@ def settings() -> Settings:
 
 def knowledge() -> KnowledgeBase:
     """The knowledge base alone, for commands that need no matcher and no database."""
-    return require_knowledge(settings().knowledge_path)
+    return require_knowledge(settings().knowledge_path, settings().province)
 
 
 def services() -> Services:
