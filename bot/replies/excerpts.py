@@ -26,7 +26,7 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZĐÀ-Ỹ])")
 RULES = frozenset({"condition", "note", "exemption", "document"})  # what decides a yes/no question
 ANY_FACET = frozenset({"condition", "note", "exemption"})  # rules that may answer a question of another facet
 # a figure with its unit ("15 ngày", "06 tháng", "14 tuổi", "8.000 đồng", "60%"), folded
-_FIGURE = re.compile(r"(\d+(?:[.,]\d+)*)\s*(tuoi|ngay|thang|nam|gio|tang|m2|m²|%|dong|lan|ban)\b")
+_FIGURE = re.compile(r"(\d+(?:[.,]\d+)*)\s*(tuoi|ngay|thang|nam|gio|tang|m2|m²|%|dong|lan|ban)(?!\w)")
 # what kind of answer a figure gives: how long, how old, how much, at what hour, how many
 KINDS = {
     "ngay": "duration",
