@@ -15,8 +15,9 @@ from bot.replies.events import Event, Reply
 
 
 def allowed(ctx: Context, ev: Event) -> bool:
-    """To anyone else these commands do not exist: they get the unknown-command line."""
-    return ev.user_id in ctx.settings.staff_user_ids
+    """To anyone else these commands do not exist: they get the unknown-command line. Only in a private chat: in a
+    group the figures would be read by every member."""
+    return not ev.is_group and ev.user_id in ctx.settings.staff_user_ids
 
 
 async def on_stats(ctx: Context, session: AsyncSession, ev: Event) -> list[Reply]:

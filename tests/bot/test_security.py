@@ -155,3 +155,13 @@ def test_code_parser_fuzz(text: str) -> None:
 
     code = find_code(text)
     assert code is None or normalize_code(code) == normalize_code(text)
+
+
+async def test_staff_commands_do_not_answer_in_group_chats(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
+    staff = settings.model_copy(update={"staff_user_ids": [99]})
+    conv = Conversation(Services(staff, kb, matcher, engine))
+    for cmd in ("thongke", "khoangtrong"):
+        [r] = await conv.handle(Event(-100123, "command", command=cmd, user_id=99, is_group=True))
+        assert "chưa hiểu lệnh" in r.text, cmd
+    [private] = await conv.handle(Event(99, "command", command="thongke", user_id=99))
+    assert private.text.startswith("<b>Thống kê</b>")
