@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import replace
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cases import qr, verification
@@ -17,7 +18,7 @@ from bot.replies import messages as m
 from bot.replies.case_view import case_card, procedure_name
 from bot.replies.dates import vn_date
 from bot.replies.events import Event, Reply
-from bot.storage.models import Case
+from bot.storage.models import Case, Subscription
 from knowledge.codes import find_code
 from knowledge.matcher import Understanding
 
@@ -108,6 +109,18 @@ async def follow(ctx: Context, session: AsyncSession, ev: Event, case_id: int) -
     return [Reply("", toast=m.FOLLOWED_TOAST if created else m.ALREADY_FOLLOWED)]
 
 
+async def linked(session: AsyncSession, chat_id: int, case_id: int, state: ChatState, *, active: bool = False) -> bool:
+    """Whether this chat may act on a case a button names: it verified the case here, or follows it (with `active`
+    False, or followed it: the survey of a returned case is sent to its followers). A signed button is not enough: the
+    signing secret may leak (the development one is public) and buttons may be replayed."""
+    if not active and case_id in state.verified:
+        return True
+    stmt = select(Subscription.id).where(col(Subscription.chat_id) == chat_id, col(Subscription.case_id) == case_id)
+    if active:
+        stmt = stmt.where(col(Subscription.active).is_(True))
+    return (await session.exec(stmt)).first() is not None
+
+
 # --- answers typed while waiting --------------------------------------------------------
 
 
@@ -175,5 +188,9 @@ async def on_follow(ctx: Context, session: AsyncSession, ev: Event, args: list[s
 async def on_unfollow(ctx: Context, session: AsyncSession, ev: Event, args: list[str]) -> list[Reply]:
     if not args or not (args[0].isdigit() or args[0] == "all"):
         return stale()
+    if args[0] != "all" and not await linked(
+        session, ev.chat_id, int(args[0]), await ctx.states.load(session, ev.chat_id), active=True
+    ):
+        return stale()  # not a case this chat follows: say nothing about it
     n = await subscriptions.unfollow(session, chat_id=ev.chat_id, case_id=None if args[0] == "all" else int(args[0]))
     return [Reply(m.UNFOLLOWED.format(n=n), edit=True)]

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.conversation import lookup
 from bot.conversation.actions import Action
 from bot.conversation.context import Context, stale
 from bot.conversation.state import Awaiting, ChatState, Survey
@@ -64,6 +65,9 @@ async def on_comment_text(ctx: Context, session: AsyncSession, ev: Event, state:
 async def on_start(ctx: Context, session: AsyncSession, ev: Event, args: list[str]) -> list[Reply]:
     if not args or not args[0].isdigit():
         return stale()
+    state = await ctx.states.load(session, ev.chat_id)
+    if not await lookup.linked(session, ev.chat_id, int(args[0]), state):
+        return stale()  # a survey naming a case this chat never followed nor verified: its code is not shown
     return [await start(ctx, session, ev, int(args[0]))]
 
 

@@ -165,3 +165,27 @@ async def test_staff_commands_do_not_answer_in_group_chats(settings, kb, matcher
         assert "chưa hiểu lệnh" in r.text, cmd
     [private] = await conv.handle(Event(99, "command", command="thongke", user_id=99))
     assert private.text.startswith("<b>Thống kê</b>")
+
+
+async def test_case_buttons_need_the_chat_to_be_linked_to_the_case(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
+    """A signed (forged with a leaked secret, or replayed) survey, follow or unfollow button naming another chat's
+    case does nothing and shows nothing of it; the chat that follows the case gets its survey."""
+    from bot.cases.rules import get_case
+    from bot.replies import messages as m
+
+    cases = await _seed(engine, settings, kb)
+    conv = Conversation(Services(settings, kb, matcher, engine))
+    secret = settings.secret_key.get_secret_value()
+    async with session_scope(engine) as s:
+        other = await get_case(s, cases[2].code)
+        assert other is not None
+        s.add(Subscription(chat_id=82, case_id=other.id))  # the owner's chat follows it
+    for data in (("sv", other.id), ("uf", other.id), ("fo", other.id)):
+        replies = await conv.handle(Event(81, "callback", callback=pack(81, secret, *data)))
+        assert all(other.display_code not in r.text and not r.buttons for r in replies), data
+        assert replies[0].toast == m.STALE_BUTTON or "xác minh" in replies[0].text, data
+    async with session_scope(engine) as s:
+        assert not (await s.exec(select(Subscription).where(Subscription.chat_id == 81))).all()
+        assert (await s.exec(select(Subscription).where(Subscription.chat_id == 82))).one().active
+    [q] = await conv.handle(Event(82, "callback", callback=pack(82, secret, "sv", other.id)))
+    assert other.display_code in q.text and q.buttons

@@ -326,7 +326,7 @@ async def test_a_genuine_button_with_wrong_arguments_does_nothing(settings, kb, 
 
 async def test_buttons_packed_with_the_old_literal_codes_still_work(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
     from bot.cases.rules import get_case
-    from bot.storage.models import SurveyResponse
+    from bot.storage.models import Subscription, SurveyResponse
 
     cases = await _seed_cases(engine, settings, kb)
     secret, conv = settings.secret_key.get_secret_value(), _conv(settings, kb, matcher, engine)
@@ -337,6 +337,7 @@ async def test_buttons_packed_with_the_old_literal_codes_still_work(settings, kb
     assert cl.buttons[0][0].data == pack(7, secret, "ct", proc_key(proc.id), 0)
     async with session_scope(engine) as s:
         case_id = (await get_case(s, cases[0].code)).id  # type: ignore[union-attr]
+        s.add(Subscription(chat_id=7, case_id=case_id))  # the survey is sent to the chats following the case
     # the survey button of a notification (bot/notify/compose.py): pack(chat_id, secret, "sv", case.id)
     [q] = await conv.handle(Event(7, "callback", callback=pack(7, secret, "sv", case_id)))
     assert "hồ sơ" in q.text and q.buttons[0][0].data == pack(7, secret, "ss", 0, 1)
