@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.storage.db import make_engine
 from knowledge.loader import KnowledgeBase, require_knowledge
 from knowledge.matcher import Matcher
+from knowledge.national import NationalIndex, load_national
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Services:
     kb: KnowledgeBase
     matcher: Matcher
     engine: AsyncEngine
+    national: NationalIndex | None = None  # every procedure of the national catalogue, for pointer cards
 
     @property
     def secret(self) -> str:
@@ -37,7 +39,9 @@ def build_services(settings: Settings, *, engine: AsyncEngine | None = None) -> 
     """Load the knowledge base (a broken file stops here, naming it), index it, and create the engine.
     Creating the engine opens no connection: a command that never touches the database never needs one."""
     kb = require_knowledge(settings.knowledge_path, settings.province)
-    return Services(settings, kb, Matcher(kb.procedures), engine or make_engine(settings))
+    national = load_national(province=settings.province)
+    matcher = Matcher(kb.procedures, national=national)
+    return Services(settings, kb, matcher, engine or make_engine(settings), national)
 
 
 @asynccontextmanager

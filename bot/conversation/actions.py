@@ -32,6 +32,7 @@ class Action(StrEnum):
     SPECIAL = "sp"  # the documents of special situations: procedure key
     GUIDE = "gd"  # a situation question answered: procedure key, the option indexes so far ("*": skip)
     GUIDE_TOGGLE = "gt"  # tick a document of the fitted checklist: procedure key, option indexes, item index
+    NATIONAL = "nx"  # a national procedure we have no guide for, picked from a list: its national code
 
 
 def parse_action(code: str) -> Action | None:

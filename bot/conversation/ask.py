@@ -72,7 +72,7 @@ async def question(
         first = kb_get(u.matches[0].id) if u.matches else None
         if first is None:
             code = u.matches[0].code if u.matches else None
-            return Answered([procedures.question(ctx, ev, u)], Turn(u.intent, None, code, u.facet, False))
+            return Answered([procedures.question(ctx, ev, u)], Turn(u.intent, None, code, u.facet, u.confident))
         # the likeliest becomes the topic, unconfirmed: a follow-up typed instead of a press is answered for it
         await remember(ctx, session, ev, state, first, u.facet or "documents", sure=False)
         return Answered([procedures.question(ctx, ev, u)], turn_for(first, u.facet, confident=False))

@@ -73,6 +73,7 @@ BUTTONS: dict[Action, ButtonHandler] = {
     Action.SPECIAL: procedures.on_special,
     Action.GUIDE: guide.on_answer,
     Action.GUIDE_TOGGLE: guide.on_toggle,
+    Action.NATIONAL: procedures.on_national,
 }
 # buttons about one procedure (its key first): pressing one makes it the chat's topic, with this facet
 TOPIC_FACET: dict[Action, str | None] = {

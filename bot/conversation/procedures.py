@@ -19,6 +19,7 @@ from bot.replies import messages as m
 from bot.replies import phrases as t
 from bot.replies.buttons import proc_key
 from bot.replies.events import Button, Event, Reply
+from bot.replies.pointer import pointer_card
 from knowledge.matcher import Understanding
 from knowledge.schema import Procedure
 
@@ -60,13 +61,38 @@ def facet_rows(ctx: Context, ev: Event, proc: Procedure, shown: list[str], extra
 
 
 def question(ctx: Context, ev: Event, u: Understanding) -> Reply:
-    """A procedure question: the answer when the matcher is confident, else the likeliest few to pick from."""
+    """A procedure question: the answer when the matcher is confident, else the likeliest few to pick from, across
+    our own procedures and the national index."""
     procs = [ctx.services.kb.get(x.id) for x in u.matches]
     if u.confident and procs and procs[0]:
         return answer(ctx, ev, procs[0], u.facet)
-    rows = [[ctx.btn(ev, short(p.name), Action.PICK, proc_key(p.id), u.facet or "documents")] for p in procs[:4] if p]
+    if u.confident and u.matches and u.matches[0].tier == "national" and u.matches[0].code:
+        return pointer(ctx, u.matches[0].code) or Reply(m.NOT_SURE)
+    rows = []
+    for match, proc in list(zip(u.matches, procs, strict=True))[:4]:
+        if proc is not None:
+            rows.append([ctx.btn(ev, short(proc.name), Action.PICK, proc_key(proc.id), u.facet or "documents")])
+        elif match.tier == "national" and match.code:
+            rows.append([ctx.btn(ev, short(match.name), Action.NATIONAL, match.code)])
     rows.append([ctx.btn(ev, m.NONE_OF_THESE, Action.NONE_OF_THESE)])
     return Reply(m.NOT_SURE, rows)
+
+
+def pointer(ctx: Context, code: str) -> Reply | None:
+    """The pointer card of a national procedure we have no guide for: who handles it, the portal page, the
+    hotline, and the portal's own record where it was crawled, labelled as such."""
+    national = ctx.services.national
+    proc = national.get(code) if national else None
+    if national is None or proc is None:
+        return None
+    return Reply(
+        pointer_card(proc, hotline=ctx.settings.hotline, detail=national.detail(code), crawled=national.crawled)
+    )
+
+
+async def on_national(ctx: Context, session: AsyncSession, ev: Event, args: list[str]) -> list[Reply]:
+    reply = pointer(ctx, args[0]) if len(args) == 1 else None
+    return [reply] if reply is not None else stale()
 
 
 def fields(ctx: Context, ev: Event, *, edit: bool = False) -> Reply:
