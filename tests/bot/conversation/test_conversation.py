@@ -39,6 +39,7 @@ WIRE_CODES = {
     "sp",
     "gd",
     "gt",
+    "nx",
 }
 
 
