@@ -14,46 +14,42 @@ Pipeline (all on folded text, so missing diacritics do not matter):
 
 from __future__ import annotations
 
-import math
-import re
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from itertools import accumulate
 
-import bm25s
 import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from knowledge.codes import find_code
-from knowledge.lexicon import (
-    ABBREVIATIONS,
-    ACTIONS,
-    CASE_PAST,
-    CASE_SUBMITTED,
-    CASE_WAITING,
-    COUNTRIES,
-    FACET_CUES,
-    FACET_ORDER,
-    FILLERS,
-    FOREIGN_PERSON,
-    FOREIGN_PLACE,
-    INTENT_CUES,
-    OUT_OF_SCOPE_TOPICS,
-    QUALIFIERS,
-    SYNONYMS,
-    WEAK_CUES,
-)
+from knowledge.corpus import _Entry, build_corpus
 from knowledge.national import NationalIndex
 from knowledge.schema import Procedure
 from knowledge.text import clean, fold
+from knowledge.tokens import (
+    _CASE,
+    _CUE_WORDS,
+    _FILLERS,
+    _INTENT_PHRASES,
+    _INTENT_WORDS,
+    _OOS,
+    _SYLLABLE,
+    _TELEX,
+    COUNTRY_WORDS,
+    confusions,
+    foreign_hint,
+    official_words,
+    untelex,
+    without_documents_question,
+)
+from knowledge.tokens import actions_in as actions_in  # re-exported: callers import these from here
+from knowledge.tokens import detect_facet as detect_facet
+from knowledge.tokens import expand as expand
+from knowledge.tokens import grams as grams
+from knowledge.tokens import padded as padded
+from knowledge.tokens import syllables as syllables
 
 INTENTS = ("procedure", "case_status", "greeting", "help", "feedback", "thanks", "out_of_scope")
-_WORD = re.compile(r"[0-9a-zđ]+|[^\W\d_]+", re.UNICODE)
-_TELEX = set("sfrxj")
-# BM25's parameters (bm25s defaults: k1 1.5, b 0.75)
-BM25_K1, BM25_B = 1.5, 0.75
 # phrase evidence, BM25 relative to the best candidate, IDF coverage, fuzzy alias similarity, diacritics bonus
 WEIGHTS = (0.3, 0.3, 0.2, 0.15, 0.05)
 # an action the question asks for that the candidate lacks (when another candidate has it); an action in a
@@ -70,37 +66,10 @@ AUDIENCE_PENALTY = (0.05, 0.1)
 ABROAD_PENALTY = 0.1
 # a national procedure named with a qualifier (QUALIFIERS: "có yếu tố nước ngoài", "lưu động") the question lacks
 QUALIFIER_PENALTY = 0.05
-_MISSION = ("Cơ quan đại diện",)
 _ABROAD = tuple(
     f" {w} "
     for w in ("nuoc ngoai", "dai su quan", "lanh su", "dinh cu", "viet kieu", "o my", "o nhat", "o han", "o uc")
 )
-
-
-def _phrases(words: Iterable[str]) -> list[str]:
-    """Cue phrases as folded, space-padded strings, longest first, for substring tests on `padded()` text."""
-    return sorted({f" {' '.join(fold(w).split())} " for w in words}, key=len, reverse=True)
-
-
-_ABBR = {tuple(k.split()): tuple(fold(v).split()) for k, v in ((fold(k), v) for k, v in ABBREVIATIONS.items())}
-_ABBR_MAX = max(len(k) for k in _ABBR)
-_ABBR_FIRST = {k[0] for k in _ABBR}
-_FILLERS = {fold(w) for w in FILLERS}
-_FACET_PHRASES = {f: _phrases([*ws, *WEAK_CUES.get(f, [])]) for f, ws in FACET_CUES.items()}
-_WEAK = {f: set(_phrases(WEAK_CUES.get(f, []))) for f in FACET_CUES}
-_INTENT_PHRASES = {i: _phrases(ws) for i, ws in INTENT_CUES.items()}
-# Single-syllable cues ("phí", "mẫu", "cách") say what is asked, never which procedure.
-_CUE_WORDS = {p.strip() for ps in _FACET_PHRASES.values() for p in ps if len(p.split()) == 1}
-_INTENT_WORDS = {w for i, ps in _INTENT_PHRASES.items() if i != "case_status" for p in ps for w in p.split()}
-_CASE = tuple(_phrases(ws) for ws in (CASE_SUBMITTED, CASE_PAST, CASE_WAITING))
-_OOS = _phrases(OUT_OF_SCOPE_TOPICS)
-_SYNONYMS = sorted(((_phrases([k])[0], fold(v).split()) for k, v in SYNONYMS.items()), key=lambda x: -len(x[0]))
-_ACTIONS = sorted(((p, p.split()[0], a) for a, ps in ACTIONS.items() for p in _phrases(ps)), key=lambda x: -len(x[0]))
-_NO_ACTIONS: frozenset[str] = frozenset()
-_QUALIFIERS = _phrases(QUALIFIERS)
-_LEAD = 5  # syllables of an official name that say its action
-# A folded Vietnamese syllable: onset, vowel nucleus, coda. Tokens that are not one are typos.
-_SYLLABLE = re.compile(r"^(ngh|ng|gh|gi|kh|nh|ph|th|tr|ch|qu|[bcdghklmnpqrstvx])?[aeiouy]{1,3}(ch|ng|nh|[cmnpt])?$")
 
 
 TIERS = ("curated", "national")
@@ -134,239 +103,22 @@ class Understanding:
         return d
 
 
-def syllables(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
-
-
-def expand(tokens: Sequence[str]) -> list[str]:
-    """Replace abbreviations and teencode (longest phrase first) with their full folded words."""
-    out: list[str] = []
-    i = 0
-    while i < len(tokens):
-        if tokens[i] not in _ABBR_FIRST:
-            out.append(tokens[i])
-            i += 1
-            continue
-        for n in range(min(_ABBR_MAX, len(tokens) - i), 0, -1):
-            rep = _ABBR.get(tuple(tokens[i : i + n]))
-            if rep is not None:
-                out.extend(rep)
-                i += n
-                break
-        else:
-            out.append(tokens[i])
-            i += 1
-    return out
-
-
-_ONSETS = [
-    ("ch", "tr"),
-    ("tr", "ch"),
-    ("s", "x"),
-    ("x", "s"),
-    ("d", "gi"),
-    ("gi", "d"),
-    ("r", "d"),
-    ("d", "r"),
-    ("gi", "r"),
-    ("l", "n"),
-    ("n", "l"),
-]
-_CODAS = [("m", "n"), ("n", "m"), ("ng", "n"), ("n", "ng"), ("c", "t"), ("t", "c"), ("nh", "n"), ("ch", "t")]
-
-
-def confusions(syllable: str) -> list[str]:
-    """Common Vietnamese spelling confusions of one folded syllable ('chu' -> 'tru', 'hom' -> 'hon')."""
-    out = []
-    for a, b in _ONSETS:
-        if (
-            syllable.startswith(a)
-            and not (a == "n" and syllable.startswith(("ng", "nh")))
-            and not (a == "d" and syllable.startswith("di"))
-        ):
-            out.append(b + syllable[len(a) :])
-    for a, b in _CODAS:
-        if syllable.endswith(a) and not (a == "n" and syllable.endswith(("ng", "nh"))):
-            out.append(syllable[: -len(a)] + b)
-    return out
-
-
-_COUNTRY = [tuple(fold(c).split()) for c in COUNTRIES]
-COUNTRY_WORDS = frozenset(w for c in _COUNTRY for w in c if len(w) > 2)
-_PERSON = {tuple(fold(p).split()) for p in FOREIGN_PERSON}
-_PLACE = {fold(p) for p in FOREIGN_PLACE}
-
-
-def foreign_hint(tokens: Sequence[str]) -> list[str]:
-    """Extra words when a foreign country follows a person ('chồng Hàn') or a place word ('cưới ở Nhật')."""
-    for i in range(1, len(tokens)):
-        for country in _COUNTRY:
-            if tuple(tokens[i : i + len(country)]) != country:
-                continue
-            before = [tuple(tokens[max(0, i - n) : i]) for n in (1, 2)]
-            if any(b in _PERSON for b in before):
-                return ["nguoi", "nuoc", "ngoai"]
-            if tokens[i - 1] in _PLACE:
-                return ["o", "nuoc", "ngoai"]
-    return []
-
-
-def official_words(tokens: Sequence[str]) -> list[str]:
-    """The official words for everyday ones in the question (SYNONYMS), to add to it: "sổ đỏ" -> "giấy chứng nhận
-    quyền sử dụng đất"."""
-    text = padded(tokens)
-    out: list[str] = []
-    for phrase, words in _SYNONYMS:
-        if phrase in text:
-            out += words
-            text = text.replace(phrase, " ")
-    return out
-
-
-_TELEX_MARKS = [("dd", "d"), ("aa", "a"), ("aw", "a"), ("ee", "e"), ("oo", "o"), ("ow", "o"), ("uw", "u"), ("w", "u")]
-
-
-def untelex(tok: str) -> str:
-    """Undo unconverted Telex typing ('ddaauf' -> 'dau', 'sor' -> 'so'): drop the tone key, fold the marks."""
-    if len(tok) > 2 and tok[-1] in _TELEX:
-        tok = tok[:-1]
-    for a, b in _TELEX_MARKS:
-        tok = tok.replace(a, b)
-    return tok
-
-
-# "cần (những) giấy tờ gì", "hồ sơ gồm những gì", "cần điều kiện gì": what is asked, not words of a procedure's
-# name (yet "giấy tờ" is in "chứng thực bản sao giấy tờ", "giấy" in "giấy khai sinh", "điều kiện" in "cơ sở đủ
-# điều kiện an toàn thực phẩm"), so they are left out of ranking. Likewise "(như) thế nào", "có thể": "thế"
-# folds to "the" like "thẻ" (thẻ BHYT) and "thể" (giải thể), which are words of procedures.
-_DOCUMENTS_QUESTION = re.compile(
-    r" (?:nhu |lam )?the nao(?= )| nhu the(?= )| co the(?= )"
-    r"| (?:(?:can|phai|mang|chuan bi|nop|xin) )?(?:(?:nhung|cac) )?giay to (?:gi|nao|the nao)(?= )"
-    r"| ho so (?:gom|can|co) (?:(?:nhung|cac) )?(?:gi|giay to gi|nhung gi)(?= )"
-    r"| (?:(?:can|phai|co) )?(?:(?:nhung|cac) )?(?:du )?dieu kien(?: (?:gi|nao|the nao|ra sao|la gi|de|duoc))?(?= )"
-)
-
-
-def without_documents_question(raw: list[str], fixed: list[str]) -> list[str]:
-    """`fixed` without the syllables of a documents question found in `raw` or `fixed` (typo repair may have
-    turned "hồ sơ gồm" into "hồ sơ gốc"); the two align syllable by syllable."""
-    drop: set[int] = set()
-    for tokens in (raw, fixed[: len(raw)]):  # `fixed` may end with words added for a foreign country
-        spans = [m.span() for m in _DOCUMENTS_QUESTION.finditer(padded(tokens))]
-        if not spans:
-            continue
-        starts = accumulate((len(t) + 1 for t in tokens[:-1]), initial=1)  # where each syllable begins
-        drop.update(i for i, at in enumerate(starts) for a, b in spans if a < at < b)
-    kept = [t for i, t in enumerate(fixed) if i not in drop]
-    return kept if kept else fixed
-
-
-def actions_in(text: str) -> frozenset[str]:
-    """The actions (ACTIONS keys) said in a `padded()` text, longest phrase first, each phrase used once."""
-    found = set()
-    words = set(text.split())
-    for phrase, first, action in _ACTIONS:
-        if first in words and phrase in text:
-            if action:  # "" marks look-alikes that are not actions ("đối với")
-                found.add(action)
-            text = text.replace(phrase, " ")
-    return frozenset(found) if found else _NO_ACTIONS
-
-
-def padded(tokens: Sequence[str]) -> str:
-    """' a b c ': a phrase ' b c ' occurs as whole syllables exactly when it is a substring."""
-    return f" {' '.join(tokens)} "
-
-
-def grams(tokens: Sequence[str]) -> list[str]:
-    """Syllables that carry meaning, plus every syllable bigram."""
-    uni = [t for t in tokens if t not in _FILLERS]
-    bi = [f"{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False) if not (a in _FILLERS and b in _FILLERS)]
-    return uni + bi
-
-
-def detect_facet(text: str, ignore: str = "") -> str | None:
-    """The first facet in FACET_ORDER with a cue in the question; weak (context) cues count only when no other
-    cue is there. Cues that belong to the procedure's own name ("chi phí" in "hỗ trợ chi phí mai táng") are
-    not questions and are skipped."""
-    for weak in (False, True):
-        for facet in FACET_ORDER:
-            for p in _FACET_PHRASES[facet]:
-                if (p in _WEAK[facet]) == weak and p in text and p not in ignore:
-                    return facet
-    return None
-
-
-@dataclass
-class _Entry:
-    """Per procedure, as tuples of interned strings: at 10,000 procedures sets would cost several times more."""
-
-    id: str
-    name: str
-    code: str | None
-    tier: str
-    aliases_folded: list[str]  # the name first, then the aliases (and a national name's core)
-    plain_words: tuple[str, ...]
-    phrases: list[tuple[str, ...]]  # of its name, aliases (and core)
-    kw_phrases: list[tuple[str, ...]]  # of its keywords: situations, weaker evidence (KEYWORD_EVIDENCE)
-    vocab: tuple[str, ...]
-    kw_vocab: tuple[str, ...]  # grams only its keywords (or field) have
-    actions: frozenset[str]  # said anywhere in its name or aliases (keywords describe situations, not actions)
-    name_actions: frozenset[str]  # said in its name or aliases
-    audience: int = 0  # 0 citizens (or unknown), 1 businesses only, 2 neither (AUDIENCE_PENALTY)
-    same_as: str = ""  # the name without level or punctuation: entries sharing it are one procedure to a citizen
-    abroad: bool = False  # done only at Vietnam's missions abroad (ABROAD_PENALTY unless the question goes abroad)
-    qualifiers: tuple[str, ...] = ()  # QUALIFIERS its name says
-
-
-# Wording of official names that says where or how a procedure is done, not which one it is.
-_NAME_NOISE = re.compile(
-    r"\((?:thực hiện |)(?:tại |ở )?cấp [^)]{2,30}\)|^\s*thủ tục:?\s+"
-    r"|(?:thực hiện )?bằng dịch vụ công(?: trực tuyến)?(?: toàn trình| một phần)?"
-    r"|dịch vụ công trực tuyến|trực tuyến toàn trình",
-    re.IGNORECASE,
-)
-
-
-# Where an official name stops saying what the procedure is and starts saying for whom, by whom or in which case:
-# "Cấp giấy phép xây dựng mới | đối với công trình cấp III …", "Giải thể doanh nghiệp | , giải thể trong trường hợp
-# …". The part before is the name's core, the words a citizen would use.
-_CORE_CUT = re.compile(
-    r"\s+(?:đối với|trong trường hợp|trường hợp|thuộc thẩm quyền|theo quy định|theo đề nghị|theo yêu cầu|do|tại"
-    r"|cho|để|của|khi|từ|trên địa bàn|thực hiện)\s|[(;:/]|,\s|\s-\s",
-    re.IGNORECASE,
-)
-
-
-# Syllables of names that say what is done, not to what: a core needs two others ("cấp đổi giấy phép" says too
-# little, "cấp giấy phép xây dựng" enough).
-_GENERIC_WORDS = (
-    "cap lai doi gia han bo sung sua dieu chinh de nghi giay phep chung nhan dang ky thu tuc thay mo xoa huy"
-    " hoi cong thong bao xac va hoac cac moi"
-)
-_GENERIC = frozenset(_GENERIC_WORDS.split())
-
-
-def core_name(name: str) -> str | None:
-    """The core of a long official name ("Đăng ký thành lập hợp tác xã, liên hiệp hợp tác xã; …" -> "Đăng ký thành
-    lập hợp tác xã"), or None when the name is already short or the core would say too little."""
-    text = _NAME_NOISE.sub(" ", name).strip()
-    for m in _CORE_CUT.finditer(text):
-        core = text[: m.start()].strip(" ,.")
-        if len(core.split()) >= 3 and sum(w not in _GENERIC for w in fold(core).split()) >= 2:
-            return core if len(core.split()) < len(text.split()) else None
-    return None
-
-
-def audience_of(targets: Sequence[str]) -> int:
-    """0 when citizens may use it (or nobody is named), 1 for businesses and cooperatives only, 2 for neither."""
-    if not targets or any(t.startswith(("Công dân", "Người Việt Nam", "Người nước ngoài")) for t in targets):
-        return 0
-    return 1 if any(t.startswith(("Doanh nghiệp", "Hợp tác xã")) for t in targets) else 2
-
-
-def national_id(code: str) -> str:
-    return f"national:{code}"
+def _weighed(score: float, entry: _Entry, q_text: str, asked: frozenset[str], cover: int, abroad: bool) -> float:
+    """A candidate's score with the tier's prior and the penalties (audience, abroad, qualifiers, actions)."""
+    if entry.tier == "curated":
+        score += CURATED_PRIOR
+    else:
+        if entry.audience:
+            score -= AUDIENCE_PENALTY[entry.audience - 1]
+        if entry.abroad and not abroad:
+            score -= ABROAD_PENALTY
+        if entry.qualifiers and not any(q in q_text for q in entry.qualifiers):
+            score -= QUALIFIER_PENALTY
+    if cover and len(asked & entry.actions) < cover:
+        score -= ACTION_PENALTY[0]
+    if entry.tier == "national" and entry.name_actions and not entry.name_actions & asked:
+        score -= ACTION_PENALTY[1]
+    return score
 
 
 class Matcher:
@@ -379,123 +131,12 @@ class Matcher:
         self, procedures: Sequence[Procedure], *, national: NationalIndex | None = None, top_k: int = 40
     ) -> None:
         self.top_k = top_k
-        self.entries: list[_Entry] = []
-        self.index_of: dict[str, int] = {}
-        corpus: list[list[str]] = []
-        interned: dict[str, str] = {}
-        interned_acts: dict[frozenset[str], frozenset[str]] = {}
-        repair: set[str] = set()
-        intern = lambda xs: list(map(interned.setdefault, xs, xs))  # noqa: E731
-
-        def add(
-            id_: str,
-            name: str,
-            code: str | None,
-            tier: str,
-            aliases: Sequence[str],
-            keywords: Sequence[str],
-            fields: Sequence[str],
-            match_name: str,
-            shorts: Sequence[str] = (),
-        ) -> None:
-            """Index one procedure. Our procedures' words, and the aliases of national ones, also teach typo repair
-            (official names do not: their thousands of bigrams would "repair" everyday words into official ones,
-            "đêm ca nhạc" into "đến cá nhân")."""
-            # the national index is cleaned on import (and its aliases on load); ours are cleaned here
-            texts = [clean(t) for t in (name, *aliases, *keywords)] if tier == "curated" else [name, *aliases]
-            folded = [" ".join(expand(syllables(fold(t)))) for t in (clean(match_name), *texts[1:])]
-            short_folded = [" ".join(expand(syllables(fold(clean(t))))) for t in shorts]
-            toks: list[str] = []
-            for f in folded[: 1 + len(aliases)]:
-                toks += grams(f.split()) * 2
-            for f in folded[1 + len(aliases) :]:
-                toks += grams(f.split())
-            for fld in fields:
-                toks += grams(expand(syllables(fold(fld))))
-            toks = intern(toks)
-            corpus.append(toks)
-            if tier == "curated":
-                repair.update(toks)
-            else:
-                for f in folded[1 : 1 + len(aliases)]:
-                    repair.update(grams(f.split()))
-            plain = tuple(intern(sorted({w for t in texts for w in syllables(t)})))
-            named_texts = [*folded[: 1 + len(aliases)], *short_folded]
-            phrases = [tuple(intern(sorted(g))) for g in (set(grams(f.split())) for f in named_texts) if g]
-            kw_phrases = [
-                tuple(intern(sorted(g))) for g in (set(grams(f.split())) for f in folded[1 + len(aliases) :]) if g
-            ]
-            self.index_of[id_] = len(self.entries)
-            vocab = tuple(sorted(set(toks)))
-            named_vocab: set[str] = set()
-            for f in [*folded[: 1 + len(aliases)], *short_folded]:
-                named_vocab.update(grams(f.split()))
-            kw_only = tuple(intern(sorted(set(vocab) - named_vocab)))
-            # the action of a name is in its first words ("Cấp lại …", "Đổi, cấp lại …"); later ones describe a
-            # case ("… khi thay đổi nơi cư trú"). Aliases are short: all of theirs count.
-            lead = folded[0].split()[:_LEAD]
-            named = actions_in(" | ".join(["", " ".join(lead), *folded[1 : 1 + len(aliases)], ""]))
-            acts = named | actions_in(" | ".join(["", *folded[: 1 + len(aliases)], ""]))
-            acts, named = (interned_acts.setdefault(a, a) for a in (acts, named))
-            names = [*folded[: 1 + len(aliases)], *short_folded]
-            same_as = interned.setdefault(key := " ".join(syllables(fold(_NAME_NOISE.sub(" ", name)))), key)
-            self.entries.append(
-                _Entry(
-                    id_,
-                    name,
-                    code,
-                    tier,
-                    names,
-                    plain,
-                    phrases,
-                    kw_phrases,
-                    vocab,
-                    kw_only,
-                    acts,
-                    named,
-                    same_as=same_as,
-                )
-            )
-
-        for p in procedures:
-            add(p.id, p.name, p.code, "curated", p.aliases, p.keywords, [p.field], p.name)
-        self.curated_count = len(self.entries)
         self.national = national
-        if national is not None:
-            have = {p.id for p in procedures}
-            covered = {p.code for p in procedures if p.code} | {
-                code for code, pid in national.curated.items() if pid in have
-            }
-            for n in national.procedures:
-                if n.code in covered or (n.local is not None and n.local.code in covered):
-                    continue
-                add(
-                    national_id(n.code),
-                    n.name,
-                    n.code,
-                    "national",
-                    n.aliases,
-                    (),
-                    n.fields,
-                    _NAME_NOISE.sub(" ", n.name),
-                    [c for c in (core_name(n.name),) if c],
-                )
-                self.entries[-1].audience = audience_of(n.targets)
-                self.entries[-1].abroad = bool(n.agencies) and all(a.startswith(_MISSION) for a in n.agencies)
-                named_text = padded(syllables(fold(n.name)))
-                self.entries[-1].qualifiers = tuple(q for q in _QUALIFIERS if q in named_text)
-        self.bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B)
-        self.bm25.index(corpus, show_progress=False)
-        self.vocab = self.bm25.vocab_dict
-        n_docs = len(corpus)
-        df = Counter(t for doc in corpus for t in set(doc))
-        self.idf = {t: math.log(1 + n_docs / c) for t, c in df.items()}
-        self.oov_idf = float(np.median(list(self.idf.values()))) if self.idf else 1.0
-        self.unigrams = sorted(t for t in self.vocab if t and "_" not in t and len(t) >= 2)
-        self._unigram_set = set(self.unigrams) | _FILLERS | _CUE_WORDS
-        self.repair_vocab = frozenset(repair)
-        self.repair_unigrams = sorted(t for t in repair if t and "_" not in t and len(t) >= 2)
-        self._repair_set = set(self.repair_unigrams) | _FILLERS | _CUE_WORDS
+        c = build_corpus(procedures, national)
+        self.entries, self.index_of, self.curated_count = c.entries, c.index_of, c.curated_count
+        self.bm25, self.vocab, self.idf, self.oov_idf = c.bm25, c.vocab, c.idf, c.oov_idf
+        self.unigrams, self._unigram_set = c.unigrams, c.unigram_set
+        self.repair_vocab, self.repair_unigrams, self._repair_set = c.repair_vocab, c.repair_unigrams, c.repair_set
 
     # --- normalisation -----------------------------------------------------------------
 
@@ -621,19 +262,7 @@ class Matcher:
                 phrase = max(phrase, KEYWORD_EVIDENCE * kw)
             score = w[0] * phrase + w[1] * (scores[i] / top) + w[2] * cov + w[3] * fz + w[4] * accent
             relevance = max(relevance, score)
-            if entry.tier == "curated":
-                score += CURATED_PRIOR
-            else:
-                if entry.audience:
-                    score -= AUDIENCE_PENALTY[entry.audience - 1]
-                if entry.abroad and not abroad:
-                    score -= ABROAD_PENALTY
-                if entry.qualifiers and not any(q in q_text for q in entry.qualifiers):
-                    score -= QUALIFIER_PENALTY
-            if cover and len(asked & entry.actions) < cover:
-                score -= ACTION_PENALTY[0]
-            if entry.tier == "national" and entry.name_actions and not entry.name_actions & asked:
-                score -= ACTION_PENALTY[1]
+            score = _weighed(score, entry, q_text, asked, cover, abroad)
             out.append(Match(entry.id, entry.name, round(float(min(1.0, max(0.0, score))), 4), entry.tier, entry.code))
         out.sort(key=lambda m: -m.score)
         return self._distinct(out), min(1.0, relevance)
