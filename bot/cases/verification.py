@@ -171,10 +171,10 @@ async def block(
         await _sliding(session, "chat", str(chat_id), limits.chat_daily, DAY, now),
     ]
     if code:
-        block = await _code_block(session, await _guard(session, code_key(code)), limits, now)
-        if block is not None and block.locked:
-            return block
-        waits.append(block.until if block else None)
+        by_code = await _code_block(session, await _guard(session, code_key(code)), limits, now)
+        if by_code is not None and by_code.locked:
+            return by_code
+        waits.append(by_code.until if by_code else None)
     later = max((w for w in waits if w is not None), default=None)
     return Block(later) if later is not None else None
 
