@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import OrderedDict
 
 from hypothesis import given
 from hypothesis import settings as hsettings
@@ -189,3 +190,54 @@ async def test_case_buttons_need_the_chat_to_be_linked_to_the_case(settings, kb,
         assert (await s.exec(select(Subscription).where(Subscription.chat_id == 82))).one().active
     [q] = await conv.handle(Event(82, "callback", callback=pack(82, secret, "sv", other.id)))
     assert other.display_code in q.text and q.buttons
+
+
+class _CountingDict(OrderedDict):  # type: ignore[type-arg]
+    """Counts every look at the guard's chats, so a scan of all of them shows."""
+
+    touched = 0
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        for key in super().__iter__():
+            _CountingDict.touched += 1
+            yield key
+
+    def items(self):  # type: ignore[no-untyped-def]
+        _CountingDict.touched += len(self)
+        return super().items()
+
+    def values(self):  # type: ignore[no-untyped-def]
+        _CountingDict.touched += len(self)
+        return super().values()
+
+    def keys(self):  # type: ignore[no-untyped-def]
+        _CountingDict.touched += len(self)
+        return super().keys()
+
+
+def test_flood_guard_is_constant_work_per_message_and_bounded_memory() -> None:
+    """100,000 chats active within one window, then 200,000 more: memory stops growing at the guard's size, and no
+    message looks at the other chats (every look at the guard's chats is counted)."""
+    import tracemalloc
+
+    from bot.conversation.flood import FloodGuard
+
+    clock = {"t": 0.0}
+    guard = FloodGuard(clock=lambda: clock["t"])
+    guard._chats = _CountingDict()
+    tracemalloc.start()
+    try:
+        for chat in range(100_000):
+            clock["t"] += 0.0001
+            assert guard.check(chat) == "ok"
+        full = tracemalloc.get_traced_memory()[0]
+        for chat in range(100_000, 300_000):
+            clock["t"] += 0.0001
+            guard.check(chat)
+        grown = tracemalloc.get_traced_memory()[0] - full
+    finally:
+        tracemalloc.stop()
+    assert grown < full // 2, (full, grown)  # bounded: the former guard kept every chat of the window (~3 × full)
+    assert len(guard._chats) <= guard.size and _CountingDict.touched == 0  # no scan of all chats, ever
+    replies = [guard.check(299_999) for _ in range(25)]
+    assert "warn" in replies and replies[-1] == "drop"  # a flooding chat is still held back among them
