@@ -16,14 +16,10 @@ Problems are collected rather than raised so that `kb validate` can list all of 
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
-
-import yaml
-from pydantic import BaseModel, ValidationError
+from typing import Any
 
 from knowledge.schema import (
     Base,
@@ -40,23 +36,14 @@ from knowledge.schema import (
     generic_claims,
 )
 from knowledge.text import fold, slugify
+from knowledge.yaml_files import Problem as Problem
+from knowledge.yaml_files import _read_yaml, _validate
 
 BASES_FILE = "bases.yaml"
 CHANGES_FILE = "legal-changes.yaml"
 PROVINCES_DIR = "provinces"
 PROVINCES_FILE = "provinces.yaml"
 BUNDLED = Path(__file__).resolve().parent
-M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.field}: {self.message}"
 
 
 @dataclass
@@ -86,51 +73,6 @@ class KnowledgeBase:
 
 class KnowledgeError(RuntimeError):
     """The knowledge base cannot be used; the message lists the problems."""
-
-
-def _nfc(obj: object) -> object:
-    if isinstance(obj, str):
-        return unicodedata.normalize("NFC", obj)
-    if isinstance(obj, list):
-        return [_nfc(x) for x in obj]
-    if isinstance(obj, dict):
-        return {k: _nfc(v) for k, v in obj.items()}
-    return obj
-
-
-def _read_yaml(path: Path, rel: str) -> tuple[Any, list[Problem]]:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")), []
-    except UnicodeDecodeError as exc:
-        return None, [Problem(rel, "-", f"not UTF-8 ({exc.reason})")]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "-"
-        return None, [Problem(rel, where, f"malformed YAML: {getattr(exc, 'problem', exc)}")]
-
-
-def _message(err: Any) -> str:
-    loc = [str(p) for p in err["loc"]]
-    if err["type"] == "missing" and loc and loc[-1] == "sources":
-        return "a claim needs `sources`: a list of {title, url, checked} (official texts or pages)"
-    if err["type"] == "too_short" and loc and loc[-1] == "sources":
-        return "a claim needs at least one source"
-    msg: str = err["msg"]
-    return msg.removeprefix("Value error, ")
-
-
-def _validate(model: type[M], data: Any, rel: str) -> tuple[M | None, list[Problem]]:
-    if not isinstance(data, dict):
-        return None, [Problem(rel, "-", "expected a mapping of fields at the top level")]
-    try:
-        return model.model_validate(_nfc(data)), []
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            # a union (an amount: đồng or a base multiple) reports each branch; name the field once
-            loc = ".".join(str(p) for p in err["loc"] if p not in ("int", "BaseAmount")) or "-"
-            problems.append(Problem(rel, loc, _message(err)))
-        return None, list(dict.fromkeys(problems))
 
 
 def _load_file(path: Path, rel: str) -> tuple[Procedure | None, list[Problem]]:
@@ -350,13 +292,8 @@ def pending_changes(changes: list[LegalChange], proc: Procedure, *, today: dt.da
 # --- the whole knowledge base --------------------------------------------------------------------------------
 
 
-def load_knowledge(root: Path, province: str | None = None) -> KnowledgeBase:
-    """Read every `*.yaml` under `root` and the files beside it; invalid files are reported, valid ones kept.
-
-    With `province` (a slug of provinces/provinces.yaml), each procedure is merged with that province's overlay and
-    carries `province` (whose rules apply, which facets the province sets)."""
-    if not root.is_dir():
-        return KnowledgeBase(problems=[Problem(str(root), "-", "knowledge folder not found")])
+def _read_procedures(root: Path) -> tuple[list[tuple[str, Procedure]], list[Problem]]:
+    """Every valid procedure file under `root` (with its path relative to root's parent), and the problems."""
     good: list[tuple[str, Procedure]] = []
     problems: list[Problem] = []
     for path in sorted(root.rglob("*.y*ml")):
@@ -366,35 +303,52 @@ def load_knowledge(root: Path, province: str | None = None) -> KnowledgeBase:
         if proc:
             good.append((rel, proc))
     problems.extend(_cross_checks(good))
-    files = {p.id: rel for rel, p in good}
+    return good, problems
 
-    bases, errs = load_bases(root.parent / BASES_FILE)
-    problems += errs
-    for rel, proc in good:
-        problems += _link_amounts(proc, bases, rel)
-    procedures = {p.id: p for _, p in good}
 
-    folder = root.parent / PROVINCES_DIR
-    overlays: dict[tuple[str, str], Overlay] = {}
-    provinces: dict[str, Province] = {}
-    if folder.is_dir() or province is not None:
-        local_list = folder / PROVINCES_FILE
-        provinces, errs = load_provinces(local_list if local_list.is_file() else None)
-        problems += errs
-        overlays, overlay_files, errs = _load_overlays(folder, provinces, procedures, bases)
-        problems += errs
-        files |= {f"{slug}/{pid}": rel for (slug, pid), rel in overlay_files.items()}
+def _read_provinces(
+    folder: Path, province: str | None, procedures: dict[str, Procedure], bases: dict[str, Base]
+) -> tuple[dict[str, Province], dict[tuple[str, str], Overlay], dict[str, str], list[Problem]]:
+    """The provinces, their overlays and the overlays' files ("<slug>/<id>" -> path), when there are any."""
+    if not (folder.is_dir() or province is not None):
+        return {}, {}, {}, []
+    local_list = folder / PROVINCES_FILE
+    provinces, problems = load_provinces(local_list if local_list.is_file() else None)
+    overlays, overlay_files, errs = _load_overlays(folder, provinces, procedures, bases)
+    files = {f"{slug}/{pid}": rel for (slug, pid), rel in overlay_files.items()}
+    return provinces, overlays, files, problems + errs
 
-    changes, errs = load_changes(root.parent / CHANGES_FILE, procedures, bases)
-    problems += errs
 
+def _review_warnings(good: list[tuple[str, Procedure]]) -> list[Problem]:
     warnings = []
     for rel, proc in good:
         if proc.reviewed is None:
             left = generic_claims(proc)
             detail = f"; {len(left)} claim(s) with generic sources to re-derive: {', '.join(left)}" if left else ""
             warnings.append(Problem(rel, "reviewed", f"no second-review record yet{detail}"))
+    return warnings
 
+
+def load_knowledge(root: Path, province: str | None = None) -> KnowledgeBase:
+    """Read every `*.yaml` under `root` and the files beside it; invalid files are reported, valid ones kept.
+
+    With `province` (a slug of provinces/provinces.yaml), each procedure is merged with that province's overlay and
+    carries `province` (whose rules apply, which facets the province sets)."""
+    if not root.is_dir():
+        return KnowledgeBase(problems=[Problem(str(root), "-", "knowledge folder not found")])
+    good, problems = _read_procedures(root)
+    files = {p.id: rel for rel, p in good}
+    bases, errs = load_bases(root.parent / BASES_FILE)
+    problems += errs
+    for rel, proc in good:
+        problems += _link_amounts(proc, bases, rel)
+    procedures = {p.id: p for _, p in good}
+    provinces, overlays, overlay_files, errs = _read_provinces(root.parent / PROVINCES_DIR, province, procedures, bases)
+    problems += errs
+    files |= overlay_files
+    changes, errs = load_changes(root.parent / CHANGES_FILE, procedures, bases)
+    problems += errs
+    warnings = _review_warnings(good)
     merged = [p for _, p in good]
     if province is not None:
         where = provinces.get(province)
