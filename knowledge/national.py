@@ -44,17 +44,16 @@ from knowledge.national_import import (
     DETAILS_FILE,
     FORMAT,
     INDEX_FILE,
-    Level,
-    province_key,
 )
-from knowledge.national_import import LEVEL_ORDER as LEVEL_ORDER  # re-exported: the import's public names
-from knowledge.national_import import ImportReport as ImportReport
+from knowledge.national_import import ImportReport as ImportReport  # re-exported: the import's public names
 from knowledge.national_import import crawl_date_of as crawl_date_of
 from knowledge.national_import import dump_lines as dump_lines
 from knowledge.national_import import import_catalog as import_catalog
-from knowledge.national_import import levels_of as levels_of
-from knowledge.national_import import province_name as province_name
 from knowledge.national_import import write_import as write_import
+from knowledge.national_keys import LEVEL_ORDER as LEVEL_ORDER
+from knowledge.national_keys import Level, province_key
+from knowledge.national_keys import levels_of as levels_of
+from knowledge.national_keys import province_name as province_name
 from knowledge.text import clean, fold
 
 ALIASES_FILE = "aliases.yaml"
