@@ -29,6 +29,8 @@ from knowledge.schema_shared import LegalChange as LegalChange
 from knowledge.schema_shared import LegalRegister as LegalRegister
 from knowledge.schema_shared import Level as Level
 from knowledge.schema_shared import LocalFacet as LocalFacet
+from knowledge.schema_shared import Province as Province
+from knowledge.schema_shared import ProvinceList as ProvinceList
 from knowledge.schema_shared import Source as Source
 from knowledge.schema_shared import Sources as Sources
 from knowledge.schema_shared import Strict as Strict
@@ -382,40 +384,3 @@ class Overlay(Strict):
         if self.conditions is not None:
             out.append("conditions")
         return out
-
-
-class Province(Strict):
-    slug: str
-    name: str = Field(description="Official name: 'Thành phố Hà Nội', 'Tỉnh Bắc Ninh'")
-    authority: str = Field(description="The provincial People's Committee: 'UBND Thành phố Hà Nội'")
-    merged_from: list[str] = Field(default=[], description="Former provinces merged into it on 12/6/2025")
-    portal: HttpUrl | None = Field(default=None, description="The province's public service portal, when confirmed")
-
-    @field_validator("slug")
-    @classmethod
-    def _slug(cls, v: str) -> str:
-        if not PROVINCE_SLUG_RE.match(v):
-            raise ValueError("province slug must be lowercase ascii words joined by dashes")
-        return v
-
-    @field_validator("portal")
-    @classmethod
-    def _portal(cls, v: HttpUrl | None) -> HttpUrl | None:
-        if v is not None and not is_official(str(v)):
-            raise ValueError(f"{v.host} is not an official portal")
-        return v
-
-
-class ProvinceList(Strict):
-    """knowledge/provinces/provinces.yaml"""
-
-    sources: Sources = Field(min_length=1)
-    provinces: list[Province] = Field(min_length=1)
-
-    @field_validator("provinces")
-    @classmethod
-    def _unique(cls, v: list[Province]) -> list[Province]:
-        slugs = [p.slug for p in v]
-        if len(set(slugs)) != len(slugs):
-            raise ValueError("duplicate province slug")
-        return v

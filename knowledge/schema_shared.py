@@ -1,7 +1,8 @@
 """The parts of the schema that are not about one procedure's content.
 
 The strict model base every schema model shares; sources and what counts as official (`OFFICIAL_DOMAINS`);
-base amounts (knowledge/bases.yaml) that fees and benefits are multiples of; the register of legal changes
+base amounts (knowledge/bases.yaml) that fees and benefits are multiples of; the provinces
+(knowledge/provinces/provinces.yaml); the register of legal changes
 (knowledge/legal-changes.yaml). `knowledge/schema.py` builds procedures and overlays on these and re-exports them.
 """
 
@@ -169,6 +170,46 @@ class BaseAmount(Strict):
     def multiplier_text(self) -> str:
         """20 -> '20 lần', 1.5 -> '1,5 lần'."""
         return f"{self.multiplier:g}".replace(".", ",") + " lần"
+
+
+# --- provinces (provinces.yaml) ------------------------------------------------------------------------------
+
+
+class Province(Strict):
+    slug: str
+    name: str = Field(description="Official name: 'Thành phố Hà Nội', 'Tỉnh Bắc Ninh'")
+    authority: str = Field(description="The provincial People's Committee: 'UBND Thành phố Hà Nội'")
+    merged_from: list[str] = Field(default=[], description="Former provinces merged into it on 12/6/2025")
+    portal: HttpUrl | None = Field(default=None, description="The province's public service portal, when confirmed")
+
+    @field_validator("slug")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not PROVINCE_SLUG_RE.match(v):
+            raise ValueError("province slug must be lowercase ascii words joined by dashes")
+        return v
+
+    @field_validator("portal")
+    @classmethod
+    def _portal(cls, v: HttpUrl | None) -> HttpUrl | None:
+        if v is not None and not is_official(str(v)):
+            raise ValueError(f"{v.host} is not an official portal")
+        return v
+
+
+class ProvinceList(Strict):
+    """knowledge/provinces/provinces.yaml"""
+
+    sources: Sources = Field(min_length=1)
+    provinces: list[Province] = Field(min_length=1)
+
+    @field_validator("provinces")
+    @classmethod
+    def _unique(cls, v: list[Province]) -> list[Province]:
+        slugs = [p.slug for p in v]
+        if len(set(slugs)) != len(slugs):
+            raise ValueError("duplicate province slug")
+        return v
 
 
 # --- the register of legal changes ---------------------------------------------------------------------------
