@@ -36,6 +36,7 @@ from knowledge.schema import (
     generic_claims,
 )
 from knowledge.text import fold, slugify
+from knowledge.yaml_files import M as M  # re-exported, with Problem
 from knowledge.yaml_files import Problem as Problem
 from knowledge.yaml_files import _read_yaml, _validate
 

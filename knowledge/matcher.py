@@ -22,7 +22,12 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from knowledge.codes import find_code
+from knowledge.corpus import BM25_B as BM25_B  # re-exported: public names of the module before the split
+from knowledge.corpus import BM25_K1 as BM25_K1
 from knowledge.corpus import _Entry, build_corpus
+from knowledge.corpus import audience_of as audience_of
+from knowledge.corpus import core_name as core_name
+from knowledge.corpus import national_id as national_id
 from knowledge.national import NationalIndex
 from knowledge.schema import Procedure
 from knowledge.text import clean, fold
