@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     dispatch_interval: float = Field(default=2.0, gt=0, description="Seconds between outbox dispatcher rounds")
     dispatch_batch: int = Field(default=100, ge=1, le=1000, description="Messages claimed per dispatcher round")
     flood_limit: int = Field(default=20, ge=1, description="Messages a chat may send per minute before a pause")
+    flood_button_limit: int = Field(
+        default=60, ge=1, description="Button presses a chat may make per minute before a pause"
+    )
     flood_silence: int = Field(default=120, ge=1, description="Seconds of silence after a flood")
     retention_chat_days: int = Field(default=90, ge=1, description="Idle chat state and checklists kept this long")
     retention_gaps_days: int = Field(default=180, ge=1, description="Unanswered-question logs kept this long")

@@ -99,7 +99,12 @@ def new_application(settings: Settings, *, receives: bool = True) -> App:
 def answer_updates(app: App, services: Services) -> Conversation:
     """Every update goes to the conversation core; its replies go back through the Bot API."""
     settings = services.settings
-    conversation = Conversation(services, flood=FloodGuard(limit=settings.flood_limit, silence=settings.flood_silence))
+    conversation = Conversation(
+        services,
+        flood=FloodGuard(
+            limit=settings.flood_limit, silence=settings.flood_silence, button_limit=settings.flood_button_limit
+        ),
+    )
 
     async def on_update(update: Update, context: Context) -> None:
         event = to_event(update, context.bot.username)

@@ -85,7 +85,10 @@ class Node:
         self.lease = settings.cluster_lease_seconds
         self.slots = settings.update_concurrency
         self.conversation = Conversation(
-            self.services, flood=FloodGuard(limit=settings.flood_limit, silence=settings.flood_silence)
+            self.services,
+            flood=FloodGuard(
+                limit=settings.flood_limit, silence=settings.flood_silence, button_limit=settings.flood_button_limit
+            ),
         )
         self.dispatcher = Dispatcher(
             self.engine,

@@ -163,10 +163,12 @@ class Conversation:
         """The replies to an event and what was decided for it (intent, procedure, facet): `handle()` with the
         decision, for the scripted conversations and tests. Never raises."""
         event = replace(event, text=event.text[:MAX_TEXT], args=event.args[:MAX_TEXT])
-        # button presses are paced by the buttons themselves: a checklist of ten items is not a flood
-        verdict = self.flood.check(event.chat_id) if event.kind != "callback" else "ok"
+        # button presses have a budget of their own, more generous: a checklist of ten items is not a flood
+        button = event.kind == "callback"
+        verdict = self.flood.check(event.chat_id, button=button)
         if verdict != "ok":
-            return Answered([Reply(m.FLOOD)] if verdict == "warn" else [], Turn("flood"))
+            warning = Reply("", toast=m.FLOOD) if button else Reply(m.FLOOD)
+            return Answered([warning] if verdict == "warn" else [], Turn("flood"))
         try:
             async with session_scope(self.services.engine) as session:
                 answered = await self._dispatch(session, event)

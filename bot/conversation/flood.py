@@ -31,10 +31,15 @@ class FloodGuard:
     silence: float = 120.0
     clock: Callable[[], float] = time.monotonic
     size: int = 100_000  # chats remembered, the least recently seen forgotten first
+    button_limit: int = 60  # button presses a chat may make per window: a budget of their own, more generous
     _chats: OrderedDict[int, _Bucket] = field(default_factory=OrderedDict)
+    _buttons: OrderedDict[int, _Bucket] = field(default_factory=OrderedDict)
 
-    def check(self, chat_id: int) -> str:
-        """'ok', 'warn' (first message over the limit: say so once) or 'drop' (stay silent)."""
+    def check(self, chat_id: int, *, button: bool = False) -> str:
+        """'ok', 'warn' (first message over the limit: say so once) or 'drop' (stay silent). Button presses are
+        counted apart, against `button_limit`: ticking a checklist is not a flood, 500 presses in two seconds are."""
+        if button:
+            return self._take(self._buttons, chat_id, self.button_limit)
         return self._take(self._chats, chat_id, self.limit)
 
     def _take(self, chats: OrderedDict[int, _Bucket], chat_id: int, limit: int) -> str:

@@ -11,7 +11,7 @@ from bot.conversation.core import BUTTONS, WAITING, Conversation
 from bot.conversation.state import Awaiting
 from bot.replies import messages as m
 from bot.replies.buttons import pack, proc_key
-from bot.replies.events import Event
+from bot.replies.events import Event, Reply
 from bot.services import Services
 from bot.staff import demo
 from bot.storage.db import make_engine, session_scope
@@ -374,3 +374,21 @@ async def test_staff_stats_count_cases_by_status(settings, kb, matcher, engine) 
     assert sum(int(line.rsplit(": ", 1)[1]) for line in lines) == 3
     positions = [labels.index(line[2:].rsplit(": ", 1)[0]) for line in lines]
     assert positions == sorted(positions)  # in the order of a case's life, zero counts left out
+
+
+async def test_button_presses_have_a_flood_budget_of_their_own(settings, kb, matcher, engine) -> None:  # type: ignore[no-untyped-def]
+    """500 checklist presses at once: the first 60 are answered, one toast says so, then silence."""
+    from bot.conversation.flood import FloodGuard
+
+    clock = {"t": 0.0}
+    flood = FloodGuard(limit=20, button_limit=60, clock=lambda: clock["t"])
+    conv = Conversation(Services(settings, kb, matcher, engine), flood=flood)
+    secret, proc = settings.secret_key.get_secret_value(), kb.procedures[0]
+    press = Event(13, "callback", callback=pack(13, secret, "ct", proc_key(proc.id), 0))
+    replies = [await conv.handle(press) for _ in range(500)]
+    assert all(r and r[0].text for r in replies[:60])
+    assert replies[60] == [Reply("", toast=m.FLOOD)] and all(r == [] for r in replies[61:])
+    assert len(await conv.handle(Event(13, "text", text="chào ad"))) == 1  # messages keep their own budget
+    clock["t"] += 600
+    [again] = await conv.handle(press)
+    assert again.text
