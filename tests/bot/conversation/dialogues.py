@@ -31,6 +31,7 @@ from bot.storage.db import make_engine
 from bot.storage.migrate import upgrade
 from knowledge.loader import KnowledgeBase, require_knowledge
 from knowledge.matcher import Matcher
+from knowledge.national import load_national
 from knowledge.text import fold
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -123,7 +124,7 @@ def main(argv: Sequence[str]) -> None:
     split = argv[argv.index("--split") + 1] if "--split" in argv else "tune"
     kb = require_knowledge(ROOT / "knowledge" / "procedures")
     with tempfile.TemporaryDirectory() as tmp:
-        fig = asyncio.run(run(load(split), kb, Matcher(kb.procedures), Path(tmp)))
+        fig = asyncio.run(run(load(split), kb, Matcher(kb.procedures, national=load_national()), Path(tmp)))
     print("\n".join(fig.misses))
     print(fig.table())
 

@@ -34,8 +34,8 @@ def test_the_set_is_large_varied_and_split() -> None:
     assert sum(1 for r in rows for s in r["turns"] if isinstance(s, dict) and "press" in s) >= 10
 
 
-async def test_the_targets_on_the_measuring_split(kb, matcher, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    fig = await run(load("measure"), kb, matcher, tmp_path)
+async def test_the_targets_on_the_measuring_split(kb, two_tier, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    fig = await run(load("measure"), kb, two_tier, tmp_path)
     low = {k: round(fig.rate(k), 3) for k, floor in TARGETS.items() if fig.rate(k) < floor}
     assert not low, f"{low}\n{fig.table()}\n" + "\n".join(fig.misses)
     assert fig.rate("date") >= 0.9, fig.table()
@@ -43,5 +43,14 @@ async def test_the_targets_on_the_measuring_split(kb, matcher, tmp_path: Path) -
 
 @pytest.mark.parametrize("split", ["tune"])
 async def test_the_tuning_split_stays_above_the_targets_too(kb, matcher, tmp_path: Path, split: str) -> None:  # type: ignore[no-untyped-def]
-    fig = await run(load(split), kb, matcher, tmp_path)
+    fig = await run(load(split), kb, matcher, tmp_path)  # our procedures only: the split the rules were tuned on
     assert all(fig.rate(k) >= floor for k, floor in TARGETS.items()), fig.table()
+
+
+@pytest.fixture(scope="module")
+def two_tier(kb):  # type: ignore[no-untyped-def]
+    """The matcher as the bot builds it (bot/services.py): our procedures and the national index."""
+    from knowledge.matcher import Matcher
+    from knowledge.national import load_national
+
+    return Matcher(kb.procedures, national=load_national())
