@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from dataclasses import replace
 
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.conversation.actions import Action
@@ -14,20 +16,39 @@ from bot.feedback import tickets
 from bot.replies import messages as m
 from bot.replies.dates import vn_date
 from bot.replies.events import Event, Reply
+from bot.storage.models import VerificationAttempt, utcnow
 from knowledge.codes import find_code
 
 
 async def start(ctx: Context, session: AsyncSession, ev: Event) -> list[Reply]:
     """/gopy alone (or the menu) asks for a category; /gopy with a tracking number tells where that feedback is."""
     if ev.kind == "command" and ev.args.strip():
-        return [await _status(ctx, session, ev.args)]
+        return [await _status(ctx, session, ev, ev.args)]
     rows = [[ctx.btn(ev, label, Action.FEEDBACK_CATEGORY, key)] for key, label in tickets.CATEGORIES.items()]
     return [Reply(m.FEEDBACK_PICK, rows)]
 
 
-async def _status(ctx: Context, session: AsyncSession, tracking_no: str) -> Reply:
-    fb = await tickets.find(session, tracking_no)
-    if fb is None:
+LOOKUP_FAILURES = 5  # failed tracking-number lookups a chat may make per LOOKUP_WINDOW, as for case codes
+LOOKUP_WINDOW = dt.timedelta(minutes=15)
+
+
+async def _status(ctx: Context, session: AsyncSession, ev: Event, tracking_no: str) -> Reply:
+    """Only the chat that sent a feedback sees its state and reply; failed lookups are counted (in the attempts
+    table, scope "feedback") and past LOOKUP_FAILURES a chat is told "not found" without a lookup."""
+    key, since = f"chat:{ev.chat_id}", utcnow() - LOOKUP_WINDOW
+    failures = (
+        await session.exec(
+            select(func.count()).where(
+                col(VerificationAttempt.scope) == "feedback",
+                col(VerificationAttempt.key) == key,
+                col(VerificationAttempt.success).is_(False),
+                col(VerificationAttempt.at) >= since,
+            )
+        )
+    ).one()
+    fb = await tickets.find(session, tracking_no) if failures < LOOKUP_FAILURES else None
+    if fb is None or fb.chat_id != ev.chat_id:
+        session.add(VerificationAttempt(scope="feedback", key=key, success=False))
         return Reply(m.FEEDBACK_NOT_FOUND)
     text = m.FEEDBACK_STATE.format(
         no=html.escape(fb.tracking_no),

@@ -6,6 +6,7 @@ e-mail addresses replaced) is stored with the row, by the listeners of bot/priva
 
 from __future__ import annotations
 
+import base64
 import secrets
 
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +25,11 @@ STATES = {"received": "Đã tiếp nhận", "processing": "Đang xử lý", "ans
 MAX_TEXT = 2000
 
 
+def new_number() -> str:
+    """Ten base32 characters (50 bits): not to be guessed. Older numbers (six hex digits) are still looked up."""
+    return base64.b32encode(secrets.token_bytes(10)).decode()[:10]
+
+
 def tracking_code(raw: str) -> str:
     return raw.strip().upper().replace(" ", "")
 
@@ -35,7 +41,7 @@ async def create(
         raise ValueError(f"unknown feedback category {category!r}")
     for _ in range(5):
         fb = Feedback(
-            tracking_no=f"GY-{secrets.token_hex(3).upper()}",
+            tracking_no=f"GY-{new_number()}",
             chat_id=chat_id,
             category=category,
             text=text[:MAX_TEXT],

@@ -241,3 +241,24 @@ def test_flood_guard_is_constant_work_per_message_and_bounded_memory() -> None:
     assert len(guard._chats) <= guard.size and _CountingDict.touched == 0  # no scan of all chats, ever
     replies = [guard.check(299_999) for _ in range(25)]
     assert "warn" in replies and replies[-1] == "drop"  # a flooding chat is still held back among them
+
+
+async def test_feedback_replies_are_seen_only_by_the_sender_and_guesses_are_counted(
+    settings, kb, matcher, engine
+) -> None:  # type: ignore[no-untyped-def]
+    from bot.feedback import tickets
+
+    async with session_scope(engine) as s:
+        fb = await tickets.create(s, chat_id=83, category="khac", text="Hỏi về lệ phí")
+        fb.reply, number = "Lệ phí là 50.000 đồng", fb.tracking_no
+    assert len(number) == len("GY-") + 10
+    conv = Conversation(Services(settings, kb, matcher, engine))
+    [other] = await conv.handle(Event(84, "command", command="gopy", args=number))
+    assert "50.000" not in other.text and number not in other.text
+    [mine] = await conv.handle(Event(83, "command", command="gopy", args=number))
+    assert "50.000" in mine.text
+    for _ in range(6):
+        await conv.handle(Event(85, "command", command="gopy", args="GY-ABC123"))
+    async with session_scope(engine) as s:
+        rows = (await s.exec(select(VerificationAttempt).where(VerificationAttempt.scope == "feedback"))).all()
+    assert len(rows) == 7 and all(r.key in ("chat:84", "chat:85") for r in rows)
