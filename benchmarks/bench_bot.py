@@ -248,6 +248,7 @@ def start_bot(name: str, url: str, workdir: Path, *, profile_to: Path | None = N
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_URL": url,
             "DATA_DIR": str(workdir),
+            "SECRET_KEY": "benchmark-secret-not-for-serving-0123456789",  # the bot refuses the development one
             "DATABASE_URL": f"sqlite:///{workdir / 'tthc.db'}",
             "FLOOD_LIMIT": "1000000",  # the benchmark's citizens send 40 questions each within seconds
             "BOT_WORKERS": str(workers_of(name)),
